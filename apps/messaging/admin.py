@@ -1,0 +1,45 @@
+from django.contrib import admin
+
+from apps.messaging.models import Conversion, SentMessage
+from smsdash.paging import LargeTableAdminMixin
+
+
+@admin.register(SentMessage)
+class SentMessageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "provider_message_id",
+        "account",
+        "phone",
+        "country",
+        "template_code",
+        "sent_at",
+        "delivery_status",
+        "error_code",
+    ]
+    list_filter = ["account__provider", "account", "delivery_status", "trackable", "sent_at"]
+    # Exact matches only: they use the indexes, a LIKE '%…%' over millions of rows would not.
+    search_fields = ["=phone", "=provider_message_id", "=template_code", "=out_id"]
+    date_hierarchy = "sent_at"
+    list_select_related = ["account"]
+    raw_id_fields = ["template"]
+    readonly_fields = ["country", "delivery_status", "error_code", "received_at", "created_at", "updated_at"]
+
+
+@admin.register(Conversion)
+class ConversionAdmin(LargeTableAdminMixin, admin.ModelAdmin):
+    list_display = ["message", "status", "converted_at", "report_state", "report_attempts", "last_error", "reported_at"]
+    list_filter = ["message__account__provider", "message__account", "status", "report_state", "converted_at"]
+    search_fields = ["=message__phone", "=message__provider_message_id", "=message__template_code"]
+    date_hierarchy = "converted_at"
+    list_select_related = ["message", "message__account"]
+    raw_id_fields = ["message"]
+    readonly_fields = [
+        "report_state",
+        "report_attempts",
+        "last_error",
+        "provider_request_id",
+        "reported_at",
+        "claimed_at",
+        "next_attempt_at",
+        "created_at",
+    ]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SmsTemplatesConfig(AppConfig):
+    name = "apps.sms_templates"
+    verbose_name = "SMS templates"

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from apps.providers.models import Provider, ProviderAccount
+from apps.sms_templates import rules
+
+
+class TemplateType(models.TextChoices):
+    VERIFICATION = "verification", "Verification code"
+    NOTIFICATION = "notification", "Notification"
+    PROMOTIONAL = "promotional", "Promotional"
+    INTERNATIONAL = "international", "International"
+
+
+ENTERPRISE_ONLY_TYPES = {TemplateType.PROMOTIONAL, TemplateType.INTERNATIONAL}
+
+
+class TemplateStatus(models.TextChoices):
+    """The internal workflow; the provider's own review is provider_status."""
+
+    DRAFT = "draft", "Draft"
+    AWAITING_REVIEW = "awaiting_review", "Awaiting internal review"
+    SENT_BACK = "sent_back", "Sent back with comments"
+    INTERNALLY_APPROVED = "internally_approved", "Internally approved"
+    SUBMITTED = "submitted", "Submitted to provider"
+    PROVIDER_REVIEW = "provider_review", "Under provider review"
+    APPROVED = "approved", "Approved (ready to use)"
+    REJECTED = "rejected", "Rejected by provider"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class ProviderReviewStatus(models.TextChoices):
+    NONE = "", "Not submitted"
+    REVIEWING = "reviewing", "Reviewing"
+    APPROVED_PENDING = "approved_pending", "Approved, not yet effective"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+def allowed_types(account: ProviderAccount | None) -> list[TemplateType]:
+    """The template types an account may use: promotional and international need enterprise."""
+    if account is not None and not account.is_enterprise:
+        return [t for t in TemplateType if t not in ENTERPRISE_ONLY_TYPES]
+    return list(TemplateType)
+
+
+class SmsTemplate(models.Model):
+    account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, related_name="templates")
+    name = models.CharField(max_length=64)
+    type = models.CharField(max_length=16, choices=TemplateType.choices)
+    content = models.TextField()
+    remark = models.CharField(
+        max_length=255, help_text="For the provider's reviewers: the use case, at most 100 characters."
+    )
+    provider_template_code = models.CharField(
+        max_length=64, blank=True, help_text="Alibaba TemplateCode or Tencent TemplateId, set by the provider."
+    )
+    status = models.CharField(max_length=24, choices=TemplateStatus.choices, default=TemplateStatus.DRAFT)
+    provider_status = models.CharField(
+        max_length=24, choices=ProviderReviewStatus.choices, default=ProviderReviewStatus.NONE, blank=True
+    )
+    provider_reason = models.TextField("provider's reason", blank=True)
+    last_error = models.TextField(blank=True, help_text="The last provider error on submission, in words.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_templates", null=True, blank=True
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="reviewed_templates",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="When the provider approved or rejected it.")
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [
+            models.Index(fields=["status", "account"], name="template_status_account"),
+            models.Index(fields=["provider_template_code"], name="template_provider_code"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "provider_template_code"],
+                condition=~models.Q(provider_template_code=""),
+                name="template_code_unique_per_account",
+            ),
+            models.CheckConstraint(condition=models.Q(type__in=TemplateType.values), name="template_type_known"),
+            models.CheckConstraint(condition=models.Q(status__in=TemplateStatus.values), name="template_status_known"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def variables(self) -> list[str]:
+        return rules.find_variables(self.content)
+
+    def clean(self) -> None:
+        errors = rules.check_lengths(name=self.name or "", content=self.content or "", remark=self.remark or "")
+        if "content" not in errors:
+            problem = rules.check_variables(
+                content=self.content, is_verification=self.type == TemplateType.VERIFICATION
+            )
+            if problem:
+                errors["content"] = problem
+        account = self.account if self.account_id else None
+        if account is not None:
+            if account.provider == Provider.PLIVO:
+                errors["account"] = rules.NO_TEMPLATE_API.format(account=account.name)
+            elif self.type in ENTERPRISE_ONLY_TYPES and not account.is_enterprise:
+                errors.setdefault(
+                    "type", rules.ENTERPRISE_ONLY.format(type=TemplateType(self.type).label, account=account.name)
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class TemplateTransition(models.Model):
+    """One step of a template's history: who moved it from which state to which, and why."""
+
+    template = models.ForeignKey(SmsTemplate, on_delete=models.CASCADE, related_name="transitions")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    from_status = models.CharField(max_length=24, choices=TemplateStatus.choices, blank=True)
+    to_status = models.CharField(max_length=24, choices=TemplateStatus.choices)
+    comment = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.template}: {self.from_status or '—'} → {self.to_status}"

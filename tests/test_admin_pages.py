@@ -1,0 +1,73 @@
+"""Every admin page loads for a staff user, on a database holding the demo data."""
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from apps.dashboard.demo import load_demo
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    from django.contrib.auth.models import Group
+
+    load_demo(messages_scale=0.01)
+    Group.objects.get_or_create(name="Operators")
+
+
+def admin_urls():
+    for model in admin.site._registry:
+        meta = model._meta
+        if meta.app_label == "django_rq":
+            continue  # django-rq's queue pages are tested with the jobs that fill them
+        yield f"admin:{meta.app_label}_{meta.model_name}_changelist", None
+        yield f"admin:{meta.app_label}_{meta.model_name}_add", None
+        yield f"admin:{meta.app_label}_{meta.model_name}_change", model
+
+
+def test_every_admin_page_loads_for_a_superuser(client, root, demo):
+    client.login(username="root", password=PASSWORD)
+    assert client.get(reverse("admin:index")).status_code == 200
+    for name, model in admin_urls():
+        if model is None:
+            url = reverse(name)
+        else:
+            obj = model.objects.order_by("pk").first()
+            assert obj is not None, f"the demo has no {model.__name__}"
+            url = reverse(name, args=[obj.pk])
+        response = client.get(url)
+        assert response.status_code == 200, f"{url}: {response.status_code}"
+
+
+def test_changelists_search_and_filter_without_errors(client, root, demo):
+    client.login(username="root", password=PASSWORD)
+    for query in [
+        "?q=%2B8613800000000",
+        "?delivery_status__exact=failed",
+        "?account__provider=plivo",
+        "?sent_at__gte=2020-01-01T00:00:00%2B00:00",
+    ]:
+        assert client.get(reverse("admin:messaging_sentmessage_changelist") + query).status_code == 200
+    assert (
+        client.get(reverse("admin:messaging_conversion_changelist") + "?report_state__exact=failed").status_code == 200
+    )
+    assert (
+        client.get(reverse("admin:sms_templates_smstemplate_changelist") + "?status__exact=approved").status_code == 200
+    )
+
+
+def test_a_staff_user_without_rights_sees_no_data(client, charlie):
+    client.login(username="charlie", password=PASSWORD)
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert client.get(reverse("admin:providers_provideraccount_changelist")).status_code == 403
+
+
+def test_the_admin_says_when_jobs_run_inline(client, root, settings):
+    client.login(username="root", password=PASSWORD)
+    settings.JOBS_INLINE = True
+    assert "Background jobs run inline" in client.get(reverse("admin:index")).content.decode()
+    settings.JOBS_INLINE = False
+    assert "Background jobs run inline" not in client.get(reverse("admin:index")).content.decode()
