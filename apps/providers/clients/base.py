@@ -1,0 +1,195 @@
+"""The one interface every provider client implements, and its typed results and errors.
+
+Nothing outside apps/providers/clients/ knows a provider's wire format: callers build the request
+dataclasses below, call a ProviderClient method, and get a result dataclass or a ProviderError
+whose `kind` tells them what to do (healthchecks' TransportError, with a kind instead of a flag).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import requests
+
+if TYPE_CHECKING:
+    from apps.providers.models import ProviderAccount
+
+CONNECT_TIMEOUT = 3.05
+READ_TIMEOUT = 10
+
+
+class ErrorKind(enum.StrEnum):
+    AUTH = "auth"  # bad credentials or permission: do not retry, tell the operator
+    INVALID = "invalid"  # the request is wrong: do not retry; the message names the parameter
+    THROTTLED = "throttled"  # rate limited: retry later
+    TRANSIENT = "transient"  # network, timeout, 5xx: retry
+    UNSUPPORTED = "unsupported"  # the provider has no such operation (Plivo templates)
+
+
+class ProviderError(Exception):
+    """A provider call failed. Keeps the provider's own code, message and request id."""
+
+    def __init__(self, kind: ErrorKind, message: str, *, code: str = "", request_id: str = "", provider: str = ""):
+        super().__init__(message)
+        self.kind = ErrorKind(kind)
+        self.message = message
+        self.code = code
+        self.request_id = request_id
+        self.provider = provider
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in (ErrorKind.THROTTLED, ErrorKind.TRANSIENT)
+
+    def __str__(self) -> str:
+        code = f" [{self.code}]" if self.code else ""
+        request = f" (request {self.request_id})" if self.request_id else ""
+        return f"{self.message}{code}{request}"
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class ReviewState(enum.StrEnum):
+    REVIEWING = "reviewing"
+    APPROVED = "approved"
+    APPROVED_PENDING = "approved_pending"  # Tencent StatusCode 2: approved, not yet effective
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"  # Alibaba TemplateStatus 10
+
+
+class ConversionOutcome(enum.StrEnum):
+    """Plivo's vocabulary; Alibaba sends Delivered=true only for CONVERTED, Tencent reports only those."""
+
+    CONVERTED = "converted"
+    NOT_CONVERTED = "not_converted"
+    CONVERTED_WITH_OTHERS = "converted_with_others"
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    phone: str  # E.164
+    template_code: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+    text: str = ""  # Plivo: the message body; others render the template
+    sign_name: str = ""
+    out_id: str = ""
+    trackable: bool = True
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message_id: str  # Alibaba BizId, Tencent SerialNo, Plivo message_uuid
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class ConversionReport:
+    message_id: str
+    phone: str  # E.164
+    outcome: ConversionOutcome
+    converted_at: datetime  # aware
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    request_id: str
+
+
+@dataclass(frozen=True)
+class DeliveryQuery:
+    """Delivery records for one phone number on one send date (UTC), one page at a time.
+
+    Alibaba: QuerySendDetails(PhoneNumber, SendDate, BizId?, PageSize<=50, CurrentPage).
+    Tencent: PullSmsSendStatusByPhoneNumber over that day. Plivo: message detail when message_id
+    is given, else the message list filtered by to_number and day.
+    """
+
+    phone: str
+    day: date
+    message_id: str = ""
+    page: int = 1
+    page_size: int = 50
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    message_id: str
+    phone: str
+    state: DeliveryState
+    error_code: str = ""
+    received_at: datetime | None = None
+    sent_at: datetime | None = None
+    template_code: str = ""
+    out_id: str = ""
+    content: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    records: list[DeliveryRecord]
+    page: int
+    total: int | None  # None when the provider does not say
+    has_more: bool
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class TemplateSubmission:
+    name: str
+    type: str  # apps.sms_templates.models.TemplateType value
+    content: str
+    remark: str
+    international: bool = False
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    template_code: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class TemplateReview:
+    template_code: str
+    state: ReviewState
+    reason: str = ""
+    request_id: str = ""
+
+
+class ProviderClient:
+    """Base class: one instance per account, one pooled requests.Session per instance."""
+
+    provider: str = ""
+    default_endpoint: str = ""
+
+    def __init__(self, account: ProviderAccount, *, timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)):
+        self.account = account
+        self.endpoint = (account.endpoint or self.default_endpoint).rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def send_sms(self, request: SendRequest) -> SendResult:
+        raise NotImplementedError
+
+    def report_conversion(self, report: ConversionReport) -> ReportResult:
+        raise NotImplementedError
+
+    def delivery_status(self, query: DeliveryQuery) -> DeliveryPage:
+        raise NotImplementedError
+
+    def submit_template(self, submission: TemplateSubmission) -> SubmitResult:
+        raise NotImplementedError
+
+    def template_status(self, template_code: str) -> TemplateReview:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.session.close()
