@@ -103,6 +103,16 @@ class Conversion(models.Model):
     reported_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker took it to report.")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(
+        max_length=32, blank=True, editable=False, help_text="Which worker holds the claim (empty: nobody)."
+    )
+    repeat_reports = models.PositiveIntegerField(
+        default=0,
+        help_text="Reports that may have reached the provider twice: a worker died between sending and recording.",
+    )
+    duplicate_submissions = models.PositiveIntegerField(
+        default=0, help_text="How often the application submitted this conversion again (answered as duplicate)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -136,3 +146,35 @@ class Conversion(models.Model):
             )
         if self.converted_at > timezone.now():
             raise ValidationError({"converted_at": CONVERSION_IN_FUTURE})
+
+
+class ApiToken(models.Model):
+    """A bearer token for the ingest API, scoped to one provider account.
+
+    Only the SHA-256 of the token is stored: the token itself is shown once, when it is created.
+    Tokens carry 256 bits of randomness, so a fast unsalted hash is enough (no password hashing).
+    """
+
+    PREFIX = "smsd_"
+
+    account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80, help_text="What uses it, e.g. 'login service, production'.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    hint = models.CharField(max_length=16, editable=False, help_text="The first characters, to recognise it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["account", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…)"
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.pk} account={self.account_id} {self.hint}…>"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
