@@ -178,3 +178,70 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class ReceiptSource(models.TextChoices):
+    PULL = "pull", "Pulled from the provider"
+    WEBHOOK = "webhook", "Pushed by the provider"
+
+
+class DeliveryReceipt(models.Model):
+    """A delivery status for a message smsdash does not (yet) know.
+
+    Receipts can arrive before the application reports the send, and a provider's query can list
+    messages another system sent: both are kept here, never dropped, and matched to their message
+    when it arrives (apps/messaging/delivery/receipts.py).
+    """
+
+    account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="delivery_receipts")
+    # The provider's message id when the receipt carries one (Tencent sid, Plivo MessageUUID, Alibaba
+    # biz_id); Alibaba's QuerySendDetails rows carry none, so they are matched by phone and send time.
+    provider_message_id = models.CharField(max_length=64, blank=True)
+    fingerprint = models.CharField(max_length=64, editable=False, help_text="What makes two copies the same receipt.")
+    phone = models.CharField(max_length=20, blank=True)
+    state = models.CharField(max_length=12, choices=DeliveryStatus.choices)
+    error_code = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    template_code = models.CharField(max_length=64, blank=True)
+    out_id = models.CharField("out ID", max_length=64, blank=True)
+    source = models.CharField(max_length=8, choices=ReceiptSource.choices)
+    message = models.ForeignKey(
+        SentMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="late_receipts"
+    )
+    matched_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "fingerprint"], name="receipt_fingerprint_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["account", "provider_message_id"],
+                condition=models.Q(matched_at__isnull=True),
+                name="receipt_unmatched_id",
+            ),
+            models.Index(
+                fields=["account", "phone", "sent_at"],
+                condition=models.Q(matched_at__isnull=True),
+                name="receipt_unmatched_phone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_message_id or self.phone}: {self.get_state_display()}"
+
+
+class WebhookNonce(models.Model):
+    """Nonces of signed callbacks already applied (Plivo V3), so a replayed request is recognised."""
+
+    account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=128)
+    seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "nonce"], name="webhook_nonce_unique")]
+        indexes = [models.Index(fields=["seen_at"], name="webhook_nonce_seen_at")]

@@ -152,3 +152,63 @@ class ProviderAccount(models.Model):
             errors["sdk_app_id"] = "SmsSdkAppId is for Tencent accounts only; leave it empty."
         if errors:
             raise ValidationError(errors)
+
+
+class SyncKind(models.TextChoices):
+    DELIVERY = "delivery", "Delivery status"
+    TEMPLATES = "templates", "Template review"
+
+
+class SyncStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    INTERRUPTED = "interrupted", "Interrupted (resumed by a later run)"
+
+
+class SyncRun(models.Model):
+    """One background sync of one kind for one account: what it did, how far it got, why it stopped.
+
+    At most one run of a kind per account is running (a partial unique constraint backs the Redis
+    lock). `cursor` marks the last finished group and page, so the next run resumes after it.
+    """
+
+    kind = models.CharField(max_length=12, choices=SyncKind.choices)
+    account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="sync_runs")
+    status = models.CharField(max_length=12, choices=SyncStatus.choices, default=SyncStatus.RUNNING)
+    trigger = models.CharField(max_length=16, default="schedule", help_text="schedule, admin or a resumed run.")
+    scope = models.JSONField(default=dict, blank=True, help_text="Only these messages or templates, when set.")
+    started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    pages_fetched = models.PositiveIntegerField(default=0)
+    items_seen = models.PositiveIntegerField(default=0)
+    items_updated = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0, help_text="Provider errors met (throttling, timeouts...).")
+    failure_reason = models.TextField(blank=True)
+    cursor = models.JSONField(default=dict, blank=True)
+    resumed_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind"], condition=models.Q(status="running"), name="one_running_sync_per_kind"
+            ),
+            models.CheckConstraint(condition=models.Q(kind__in=SyncKind.values), name="syncrun_kind_known"),
+            models.CheckConstraint(condition=models.Q(status__in=SyncStatus.values), name="syncrun_status_known"),
+        ]
+        indexes = [models.Index(fields=["account", "kind", "started_at"], name="syncrun_account_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} sync #{self.pk} of {self.account.name}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == SyncStatus.SUCCEEDED:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(100, round(100 * self.progress_done / self.progress_total))
