@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from apps.providers.models import Provider, ProviderAccount
 from apps.sms_templates import rules
@@ -95,6 +96,7 @@ class SmsTemplate(models.Model):
             models.CheckConstraint(condition=models.Q(type__in=TemplateType.values), name="template_type_known"),
             models.CheckConstraint(condition=models.Q(status__in=TemplateStatus.values), name="template_status_known"),
         ]
+        permissions = [("review_smstemplate", "Can review templates and submit them to the provider")]
 
     def __str__(self) -> str:
         return self.name
@@ -138,3 +140,24 @@ class TemplateTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template}: {self.from_status or '—'} → {self.to_status}"
+
+
+class SubmissionAttempt(models.Model):
+    """One request to a provider's template API: the log the submission limits count, and the
+    claim a job takes so a retried job never submits the same template twice."""
+
+    template = models.ForeignKey(SmsTemplate, on_delete=models.CASCADE, related_name="submission_attempts")
+    account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, related_name="template_submissions")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    template_code = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["account", "requested_at"], name="submission_account_time")]
+
+    def __str__(self) -> str:
+        return f"{self.template} at {self.requested_at:%Y-%m-%d %H:%M:%S}"

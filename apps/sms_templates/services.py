@@ -1,0 +1,310 @@
+"""Every write to a template goes through here: the admin form, the admin actions, the jobs and the
+provider sync call these functions, so the workflow's guards (state, role, four eyes, limits) hold
+whatever the entry point.
+
+Each service locks the template row, checks the state it finds there (not the caller's copy), and
+records a TemplateTransition for every status change. Edits are recorded as a transition from a
+state to itself, which is also how four eyes knows who wrote a template.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.providers.clients.base import ErrorKind, ProviderError, ReviewState, SubmitResult, TemplateReview
+from apps.providers.models import ProviderAccount
+from apps.sms_templates import limits, roles
+from apps.sms_templates.models import (
+    ProviderReviewStatus,
+    SmsTemplate,
+    SubmissionAttempt,
+    TemplateStatus,
+    TemplateTransition,
+)
+
+S = TemplateStatus
+
+ONLY_AUTHORS = "Only template authors may {action}; {user} is not in the “Template authors” group."
+ONLY_REVIEWERS = "Only template reviewers may {action}; {user} is not in the “Template reviewers” group."
+ONLY_AUTHORS_OR_REVIEWERS = "Only template authors or reviewers may {action}; {user} is neither."
+FOUR_EYES = "Four eyes: {user} wrote or edited “{template}”, so another reviewer must approve it."
+WRONG_STATE = "“{template}” is {status}: it cannot be {action} (only from: {allowed})."
+COMMENT_REQUIRED = "Comment is required when sending a template back: tell the author what to change."
+NO_PROVIDER_CODE = "“{template}” has no provider template code yet: there is no provider review to refresh."
+CANCELLED_REASON = "The provider cancelled the review."
+SUBMISSION_FAILED = "Submission failed: {error}"
+CREATED = "Created."
+EDITED = "Edited: {fields}."
+ERROR_IN_WORDS = {
+    ErrorKind.AUTH: "The provider refused the account's credentials or permissions",
+    ErrorKind.INVALID: "The provider refused the template request",
+    ErrorKind.THROTTLED: "The provider is rate limiting this account; submit again later",
+    ErrorKind.TRANSIENT: "The provider could not be reached or failed; submit again",
+    ErrorKind.UNSUPPORTED: "The provider has no template API",
+}
+
+SUBMIT_FOR_REVIEW_FROM = (S.DRAFT, S.SENT_BACK, S.REJECTED)
+APPROVE_FROM = (S.AWAITING_REVIEW,)
+SEND_BACK_FROM = (S.AWAITING_REVIEW, S.INTERNALLY_APPROVED)
+SUBMIT_TO_PROVIDER_FROM = (S.INTERNALLY_APPROVED,)
+WITHDRAW_FROM = (S.DRAFT, S.AWAITING_REVIEW, S.SENT_BACK, S.INTERNALLY_APPROVED, S.APPROVED, S.REJECTED)
+EDITABLE = (S.DRAFT, S.SENT_BACK, S.REJECTED)
+UNDER_PROVIDER = (S.PROVIDER_REVIEW, S.APPROVED, S.REJECTED)
+EDITABLE_FIELDS = ("account", "name", "type", "content", "remark")
+
+# provider review state -> (provider_status, workflow status)
+REVIEW_OUTCOME = {
+    ReviewState.REVIEWING: (ProviderReviewStatus.REVIEWING, S.PROVIDER_REVIEW),
+    ReviewState.APPROVED_PENDING: (ProviderReviewStatus.APPROVED_PENDING, S.PROVIDER_REVIEW),
+    ReviewState.APPROVED: (ProviderReviewStatus.APPROVED, S.APPROVED),
+    ReviewState.REJECTED: (ProviderReviewStatus.REJECTED, S.REJECTED),
+    ReviewState.CANCELLED: (ProviderReviewStatus.CANCELLED, S.REJECTED),
+}
+
+
+class TemplateWorkflowError(Exception):
+    """A refused workflow step; the message says why, in words a user understands."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class TemplateRoleError(TemplateWorkflowError):
+    """The actor's role does not allow the step (HTTP 403 in views)."""
+
+
+class SubmissionLimitError(TemplateWorkflowError):
+    def __init__(self, message: str, *, next_at):
+        super().__init__(message)
+        self.next_at = next_at
+
+
+def _require(allowed: bool, message: str, *, actor: Any, action: str) -> None:
+    if not allowed:
+        raise TemplateRoleError(message.format(action=action, user=getattr(actor, "username", "nobody")))
+
+
+def _require_state(template: SmsTemplate, allowed: tuple[TemplateStatus, ...], action: str) -> None:
+    if template.status not in allowed:
+        raise TemplateWorkflowError(
+            WRONG_STATE.format(
+                template=template.name,
+                status=TemplateStatus(template.status).label.lower(),
+                action=action,
+                allowed=", ".join(s.label.lower() for s in allowed),
+            )
+        )
+
+
+def _locked(template: SmsTemplate) -> SmsTemplate:
+    return SmsTemplate.objects.select_for_update().select_related("account").get(pk=template.pk)
+
+
+def _move(template: SmsTemplate, *, to: TemplateStatus, actor: Any = None, comment: str = "", **fields: Any) -> None:
+    TemplateTransition.objects.create(
+        template=template, actor=actor, from_status=template.status, to_status=to, comment=comment
+    )
+    template.status = to
+    for name, value in fields.items():
+        setattr(template, name, value)
+    template.save()
+
+
+def has_written(template: SmsTemplate, user: Any) -> bool:
+    """The author, or anyone who edited it (an edit is a transition from a state to itself)."""
+    if template.author_id == user.pk:
+        return True
+    return template.transitions.filter(actor=user, from_status=F("to_status")).exists()
+
+
+@transaction.atomic
+def template_create(*, actor: Any, account: ProviderAccount, name: str, type: str, content: str, remark: str):
+    _require(roles.is_author(actor), ONLY_AUTHORS, actor=actor, action="create templates")
+    template = SmsTemplate(account=account, name=name, type=type, content=content, remark=remark, author=actor)
+    template.full_clean()
+    template.save()
+    TemplateTransition.objects.create(template=template, actor=actor, to_status=S.DRAFT, comment=CREATED)
+    return template
+
+
+@transaction.atomic
+def template_update(*, template: SmsTemplate, actor: Any, **changes: Any) -> list[str]:
+    """Edit a draft, sent-back or rejected template; returns the names of the fields that changed."""
+    _require(roles.is_author(actor), ONLY_AUTHORS, actor=actor, action="edit templates")
+    locked = _locked(template)
+    _require_state(locked, EDITABLE, "edited")
+    changed = [f for f in EDITABLE_FIELDS if f in changes and getattr(locked, f) != changes[f]]
+    if not changed:
+        return []
+    for name in changed:
+        setattr(locked, name, changes[name])
+    locked.full_clean()
+    _move(locked, to=locked.status, actor=actor, comment=EDITED.format(fields=", ".join(changed)))
+    template.refresh_from_db()
+    return changed
+
+
+@transaction.atomic
+def template_submit_for_review(*, template: SmsTemplate, actor: Any, comment: str = "") -> None:
+    _require(roles.is_author(actor), ONLY_AUTHORS, actor=actor, action="submit templates for review")
+    locked = _locked(template)
+    _require_state(locked, SUBMIT_FOR_REVIEW_FROM, "submitted for internal review")
+    locked.full_clean()  # a template written before a rule changed must still pass it
+    _move(locked, to=S.AWAITING_REVIEW, actor=actor, comment=comment, reviewer=None)
+    template.refresh_from_db()
+
+
+@transaction.atomic
+def template_approve_internally(*, template: SmsTemplate, actor: Any, comment: str = "") -> None:
+    _require(roles.is_reviewer(actor), ONLY_REVIEWERS, actor=actor, action="approve templates")
+    locked = _locked(template)
+    _require_state(locked, APPROVE_FROM, "approved internally")
+    if has_written(locked, actor):
+        raise TemplateRoleError(FOUR_EYES.format(user=actor.username, template=locked.name))
+    _move(locked, to=S.INTERNALLY_APPROVED, actor=actor, comment=comment, reviewer=actor)
+    template.refresh_from_db()
+
+
+@transaction.atomic
+def template_send_back(*, template: SmsTemplate, actor: Any, comment: str) -> None:
+    _require(roles.is_reviewer(actor), ONLY_REVIEWERS, actor=actor, action="send templates back")
+    if not (comment or "").strip():
+        raise TemplateWorkflowError(COMMENT_REQUIRED)
+    locked = _locked(template)
+    _require_state(locked, SEND_BACK_FROM, "sent back")
+    _move(locked, to=S.SENT_BACK, actor=actor, comment=comment.strip(), reviewer=actor)
+    template.refresh_from_db()
+
+
+@transaction.atomic
+def template_withdraw(*, template: SmsTemplate, actor: Any, comment: str = "") -> None:
+    allowed = roles.is_author(actor) or roles.is_reviewer(actor)
+    _require(allowed, ONLY_AUTHORS_OR_REVIEWERS, actor=actor, action="withdraw templates")
+    locked = _locked(template)
+    _require_state(locked, WITHDRAW_FROM, "withdrawn")
+    _move(locked, to=S.WITHDRAWN, actor=actor, comment=comment)
+    template.refresh_from_db()
+
+
+@transaction.atomic
+def template_submit_to_provider(*, template: SmsTemplate, actor: Any) -> SubmissionAttempt:
+    """Check the provider's submission limits, log the attempt and start the submission job."""
+    from apps.sms_templates import jobs  # jobs import services
+
+    _require(roles.is_reviewer(actor), ONLY_REVIEWERS, actor=actor, action="submit templates to the provider")
+    locked = _locked(template)
+    _require_state(locked, SUBMIT_TO_PROVIDER_FROM, "submitted to the provider")
+    account = ProviderAccount.objects.select_for_update().get(pk=locked.account_id)  # serialises the limit check
+    limits.check_submission_allowed(account)
+    attempt = SubmissionAttempt.objects.create(template=locked, account=account, requested_by=actor)
+    previous = locked.provider_template_code
+    comment = f"Previous provider template code: {previous}." if previous else ""
+    _move(
+        locked,
+        to=S.SUBMITTED,
+        actor=actor,
+        comment=comment,
+        provider_template_code="",
+        provider_status=ProviderReviewStatus.NONE,
+        provider_reason="",
+        last_error="",
+        decided_at=None,
+    )
+    jobs.enqueue_submission(attempt.pk)
+    template.refresh_from_db()
+    return attempt
+
+
+def submission_claim(*, attempt_id: int) -> SubmissionAttempt | None:
+    """Claim an attempt for one worker (conditional update): None if it was already started."""
+    claimed = SubmissionAttempt.objects.filter(pk=attempt_id, started_at__isnull=True).update(started_at=timezone.now())
+    if claimed != 1:
+        return None
+    return SubmissionAttempt.objects.select_related("template", "account").get(pk=attempt_id)
+
+
+def error_in_words(error: Exception) -> str:
+    if isinstance(error, ProviderError):
+        return f"{ERROR_IN_WORDS[error.kind]}: {error}"
+    return f"Unexpected error while calling the provider: {error.__class__.__name__}: {error}"
+
+
+@transaction.atomic
+def template_record_submission(
+    *, attempt: SubmissionAttempt, result: SubmitResult | None = None, error: Exception | None = None
+) -> None:
+    """The provider answered (or failed): record the code and start following its review, or put
+    the template back to internally approved with the error in words so a reviewer can retry."""
+    now = timezone.now()
+    locked = _locked(attempt.template)
+    if result is not None:
+        attempt.template_code = result.template_code
+    else:
+        attempt.error = error_in_words(error)
+    attempt.finished_at = now
+    attempt.save(update_fields=["template_code", "error", "finished_at"])
+    if locked.status != S.SUBMITTED:
+        return
+    if result is not None:
+        request = f" (request {result.request_id})" if result.request_id else ""
+        _move(
+            locked,
+            to=S.PROVIDER_REVIEW,
+            comment=f"Provider template code {result.template_code}{request}.",
+            provider_template_code=result.template_code,
+            provider_status=ProviderReviewStatus.REVIEWING,
+            submitted_at=now,
+            last_error="",
+        )
+    else:
+        _move(
+            locked,
+            to=S.INTERNALLY_APPROVED,
+            comment=SUBMISSION_FAILED.format(error=attempt.error),
+            last_error=attempt.error,
+        )
+    attempt.template.refresh_from_db()
+
+
+@transaction.atomic
+def template_apply_review(*, template: SmsTemplate, review: TemplateReview, actor: Any = None) -> bool:
+    """Apply the provider's review to a template under provider review. Idempotent: returns False
+    when the template already says what the review says, or is not (any more) under provider review."""
+    locked = _locked(template)
+    if locked.status not in UNDER_PROVIDER or not locked.provider_template_code:
+        return False
+    if review.template_code and review.template_code != locked.provider_template_code:
+        return False  # a review of an earlier submission of this template
+    provider_status, status = REVIEW_OUTCOME[ReviewState(review.state)]
+    reason = review.reason or (CANCELLED_REASON if review.state == ReviewState.CANCELLED else "")
+    if (locked.provider_status, locked.provider_reason, locked.status) == (provider_status, reason, status):
+        return False
+    locked.provider_status = provider_status
+    locked.provider_reason = reason
+    if status == locked.status:
+        locked.save(update_fields=["provider_status", "provider_reason", "updated_at"])
+    else:
+        decided = timezone.now() if status in (S.APPROVED, S.REJECTED) else None
+        comment = f"Provider {ProviderReviewStatus(provider_status).label.lower()}" + (f": {reason}" if reason else ".")
+        _move(locked, to=status, actor=actor, comment=comment, decided_at=decided)
+    template.refresh_from_db()
+    return True
+
+
+def template_refresh_review(*, template: SmsTemplate, actor: Any = None) -> bool:
+    """Ask the provider now (no transaction held over the HTTP call). Raises ProviderError."""
+    from apps.providers.clients import client_for
+
+    if not template.provider_template_code:
+        raise TemplateWorkflowError(NO_PROVIDER_CODE.format(template=template.name))
+    client = client_for(template.account)
+    try:
+        review = client.template_status(template.provider_template_code)
+    finally:
+        client.close()
+    return template_apply_review(template=template, review=review, actor=actor)
