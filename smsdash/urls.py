@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from apps.messaging.delivery import webhooks
+
 admin.site.site_header = "smsdash"
 admin.site.site_title = "smsdash"
 admin.site.index_title = "OTP SMS operations"
@@ -9,4 +11,10 @@ admin.site.index_title = "OTP SMS operations"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    # Delivery-receipt callbacks (issue 5): the URL to give each provider is on the account's admin page.
+    path(
+        "webhooks/tencent/status/<int:account_id>/<str:token>", webhooks.tencent_status, name="webhook-tencent-status"
+    ),
+    path("webhooks/aliyun/report/<int:account_id>/<str:token>", webhooks.aliyun_report, name="webhook-aliyun-report"),
+    path("webhooks/plivo/status/<int:account_id>", webhooks.plivo_status, name="webhook-plivo-status"),
 ]
