@@ -4,3 +4,8 @@ Each app adds its sweeps below as it grows them.
 """
 
 from rq import cron  # noqa: F401
+
+# Issue 5: start the delivery and template review syncs that are due (account.sync_interval_minutes).
+from apps.providers.sync.jobs import sync_schedule_job  # noqa: E402
+
+cron.register(sync_schedule_job, "sync", interval=60)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
 
-from apps.messaging.delivery.services import delivery_apply, delivery_expire_stale
+from apps.messaging.delivery.services import DAY_ZONES, delivery_apply, delivery_expire_stale
 from apps.messaging.models import DeliveryReceipt, DeliveryStatus
 from apps.providers.clients.base import DeliveryRecord, DeliveryState
 from apps.providers.models import Provider
@@ -127,8 +127,9 @@ def test_rows_are_matched_by_out_id_first():
 )
 def test_pending_messages_older_than_the_query_window_expire(provider, window_days):
     account = make_account(provider)
-    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-    first_day = datetime(2026, 11, 23, tzinfo=UTC) - timedelta(days=window_days - 1)
+    zone = DAY_ZONES[provider]  # Alibaba files messages by China time
+    now = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)  # already the 24th in China
+    first_day = datetime.combine(now.astimezone(zone).date(), time.min, tzinfo=zone) - timedelta(days=window_days - 1)
     too_old = make_message(account, sent_at=first_day - timedelta(seconds=1))
     in_window = make_message(account, sent_at=first_day)
     delivered_old = make_message(account, sent_at=first_day - timedelta(days=2), delivery_status="delivered")

@@ -74,3 +74,20 @@ def receipt_as_record(receipt: DeliveryReceipt) -> DeliveryRecord:
         template_code=receipt.template_code,
         out_id=receipt.out_id,
     )
+
+
+def match_stored_receipts(*, account, limit: int = 5000) -> int:
+    """The other direction, run by each delivery sync: look for the messages of unmatched receipts,
+    in case a message arrived without match_pending_receipts being called for it."""
+    receipts = list(DeliveryReceipt.objects.filter(account=account, matched_at__isnull=True).order_by("pk")[:limit])
+    if not receipts:
+        return 0
+    ids = [r.provider_message_id for r in receipts if r.provider_message_id]
+    rows = [r for r in receipts if not r.provider_message_id and r.sent_at]
+    found = Q(provider_message_id__in=ids)
+    if rows:
+        first = min(r.sent_at for r in rows) - MATCH_TOLERANCE
+        last = max(r.sent_at for r in rows) + MATCH_TOLERANCE
+        found |= Q(phone__in={r.phone for r in rows}, sent_at__gte=first, sent_at__lte=last)
+    messages = list(SentMessage.objects.filter(found, account=account).select_related("account"))
+    return match_pending_receipts(messages) if messages else 0

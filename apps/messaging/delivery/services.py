@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from datetime import timezone as tz
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +30,9 @@ OPEN_STATES = [DeliveryStatus.PENDING, DeliveryStatus.EXPIRED]
 # messages become expired instead of being asked about forever. Plivo keeps message records for
 # months; 90 days is our assumption (docs/decisions.md).
 QUERY_WINDOW_DAYS = {Provider.ALIYUN: 30, Provider.TENCENT: 7, Provider.PLIVO: 90}
+# The calendar a provider files messages under (its clients' send_day): Alibaba's SendDate is China time.
+CHINA_TIME = tz(timedelta(hours=8), "CST")
+DAY_ZONES = {Provider.ALIYUN: CHINA_TIME, Provider.TENCENT: UTC, Provider.PLIVO: UTC}
 
 
 @dataclass
@@ -128,10 +132,11 @@ def _receipt_fields(record: DeliveryRecord, source: str) -> dict:
 
 
 def query_window_start(account: ProviderAccount, now: datetime | None = None) -> datetime:
-    """The first instant the provider still answers for: midnight UTC, window-1 days ago."""
-    today = (now or timezone.now()).astimezone(UTC).date()
+    """The first instant the provider still answers for: midnight of its oldest queryable send date."""
+    zone = DAY_ZONES[account.provider]
+    today = (now or timezone.now()).astimezone(zone).date()
     first_day: date = today - timedelta(days=QUERY_WINDOW_DAYS[account.provider] - 1)
-    return datetime.combine(first_day, time.min, tzinfo=UTC)
+    return datetime.combine(first_day, time.min, tzinfo=zone)
 
 
 @transaction.atomic

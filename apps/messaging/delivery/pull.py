@@ -1,0 +1,106 @@
+"""The delivery pull: ask the provider about pending messages in as few calls as its API allows.
+
+Pending messages are grouped by (provider send date, phone): one Alibaba QuerySendDetails page (50
+rows) or one Tencent PullSmsSendStatusByPhoneNumber call covers every message of one phone on one
+day, so a group costs ceil(records / page size) calls, the minimum. Plivo answers one message per
+detail call and 20 per list page: a lone message is asked by id, a phone's several messages by list.
+Groups run in key order and the run's cursor records the last finished group and page, so a resumed
+run skips what is done and continues mid-group at the next page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from apps.messaging.delivery.receipts import match_stored_receipts
+from apps.messaging.delivery.services import delivery_apply, delivery_expire_stale, query_window_start
+from apps.messaging.models import DeliveryStatus, ReceiptSource, SentMessage
+from apps.providers.clients.base import DeliveryQuery, ProviderClient
+from apps.providers.models import Provider, ProviderAccount
+
+PAGE_SIZES = {Provider.ALIYUN: 50, Provider.TENCENT: 100, Provider.PLIVO: 20}
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str  # "YYYY-MM-DD|+phone": groups sort by day, then phone
+    phone: str
+    day: date
+    message_id: str = ""  # set when one id-query is cheaper than a list (Plivo, a lone message)
+
+
+def plan_groups(
+    *, account: ProviderAccount, client: ProviderClient, message_ids: list[int] | None = None
+) -> list[Group]:
+    """The (day, phone) groups of the account's pending messages inside the provider's query window."""
+    pending = SentMessage.objects.filter(
+        account=account, delivery_status=DeliveryStatus.PENDING, sent_at__gte=query_window_start(account)
+    )
+    if message_ids is not None:
+        pending = pending.filter(pk__in=message_ids)
+    seen: dict[tuple[date, str], list[str]] = {}
+    rows = pending.order_by().values_list("phone", "sent_at", "provider_message_id")
+    for phone, sent_at, message_id in rows.iterator(chunk_size=5000):
+        ids = seen.setdefault((client.send_day(sent_at), phone), [])
+        if len(ids) < 2:
+            ids.append(message_id)
+    by_id = account.provider == Provider.PLIVO
+    groups = [
+        Group(f"{day.isoformat()}|{phone}", phone, day, ids[0] if by_id and len(ids) == 1 else "")
+        for (day, phone), ids in seen.items()
+    ]
+    return sorted(groups, key=lambda g: g.key)
+
+
+def sync_delivery(ctx) -> None:
+    """The delivery worker of apps.providers.sync.engine (ctx: SyncContext)."""
+    account, cursor = ctx.account, ctx.cursor
+    scope_ids = ctx.run.scope.get("messages")
+    if scope_ids is None:
+        delivery_expire_stale(account=account)
+        match_stored_receipts(account=account)
+    after = cursor.get("after", "")
+    groups = [g for g in plan_groups(account=account, client=ctx.client, message_ids=scope_ids) if g.key > after]
+    ctx.set_total(len(groups))
+    for group in groups:
+        resuming = cursor.get("group") == group.key
+        start_page = int(cursor.get("page", 0)) + 1 if resuming else 1
+        _sync_group(ctx, group, start_page, cursor.get("next", "") if resuming else "")
+
+
+def _sync_group(ctx, group: Group, page: int, next_cursor: str) -> None:
+    account = ctx.account
+    day_start = datetime.combine(group.day, time.min, tzinfo=UTC)
+    # A generous window around the provider's day: its date may be China time, ours UTC.
+    candidates = list(
+        SentMessage.objects.filter(
+            account=account,
+            phone=group.phone,
+            sent_at__gte=day_start - timedelta(hours=12),
+            sent_at__lt=day_start + timedelta(hours=36),
+        )
+    )
+    while True:
+        query = DeliveryQuery(
+            phone=group.phone,
+            day=group.day,
+            message_id=group.message_id,
+            page=page,
+            page_size=PAGE_SIZES[account.provider],
+            cursor=next_cursor,
+        )
+        result = ctx.call(ctx.client.delivery_status, query)
+        applied = delivery_apply(
+            account=account, records=result.records, source=ReceiptSource.PULL, candidates=candidates
+        )
+        finished = not result.has_more
+        if finished:
+            progress = {"after": group.key}
+        else:
+            progress = {"after": ctx.cursor.get("after", ""), "group": group.key, "page": page}
+            progress["next"] = result.next_cursor
+        ctx.page_done(cursor=progress, seen=len(result.records), updated=applied.updated, unit_finished=finished)
+        if finished:
+            return
+        page, next_cursor = page + 1, result.next_cursor

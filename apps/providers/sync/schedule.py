@@ -1,0 +1,55 @@
+"""When syncs start: every account.sync_interval_minutes (default 5) by the cron job, or now from
+the admin. Both only enqueue; the lock in the engine refuses a run while one of its kind runs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.providers.models import ProviderAccount, SyncKind, SyncRun
+from smsdash.queue import enqueue
+
+SYNC_QUEUE = "sync"
+
+
+def kinds_for(account: ProviderAccount) -> list[str]:
+    return [SyncKind.DELIVERY, SyncKind.TEMPLATES] if account.has_template_api else [SyncKind.DELIVERY]
+
+
+def sync_request(*, account: ProviderAccount, kind: str, ids: list[int] | None = None, trigger: str = "admin") -> None:
+    """Start a sync in the background (after commit); ids limits it to those messages or templates."""
+    if kind == SyncKind.DELIVERY:
+        from apps.messaging.delivery.jobs import delivery_sync_job
+
+        enqueue(delivery_sync_job, account.pk, ids, trigger, queue=SYNC_QUEUE)
+    else:
+        from apps.providers.sync.jobs import template_review_sync_job
+
+        enqueue(template_review_sync_job, account.pk, ids, trigger, queue=SYNC_QUEUE)
+
+
+def due_syncs(now: datetime | None = None) -> list[tuple[ProviderAccount, str]]:
+    """(account, kind) pairs whose last run started at least sync_interval_minutes ago, or never."""
+    now = now or timezone.now()
+    last = {
+        (row["account"], row["kind"]): row["last"]
+        for row in SyncRun.objects.values("account", "kind").annotate(last=Max("started_at"))
+    }
+    due = []
+    for account in ProviderAccount.objects.filter(is_active=True):
+        interval = timedelta(minutes=account.sync_interval_minutes or 5)
+        for kind in kinds_for(account):
+            started = last.get((account.pk, kind))
+            if started is None or started <= now - interval:
+                due.append((account, kind))
+    return due
+
+
+def sync_schedule(now: datetime | None = None) -> int:
+    """Enqueue every due sync; returns how many were enqueued."""
+    due = due_syncs(now)
+    for account, kind in due:
+        sync_request(account=account, kind=kind, trigger="schedule")
+    return len(due)
