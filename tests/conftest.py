@@ -16,6 +16,9 @@ from django.contrib.auth import get_user_model
 
 from tests import services
 
+# The provider simulator fixtures (`simulator`, `simulated_account`) every app's tests use.
+pytest_plugins = ["tests.simulator"]
+
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
 PASSWORD = "correct horse battery staple"
 

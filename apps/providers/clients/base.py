@@ -8,8 +8,8 @@ whose `kind` tells them what to do (healthchecks' TransportError, with a kind in
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 import requests
@@ -105,7 +105,10 @@ class ReportResult:
 
 @dataclass(frozen=True)
 class DeliveryQuery:
-    """Delivery records for one phone number on one send date (UTC), one page at a time.
+    """Delivery records for one phone number on one send date, one page at a time.
+
+    `day` is the provider's send date: use `client.send_day(message.sent_at)` (UTC, but China time
+    for Alibaba). `delivery_records()` follows the pages; `cursor` carries Tencent's time paging.
 
     Alibaba: QuerySendDetails(PhoneNumber, SendDate, BizId?, PageSize<=50, CurrentPage).
     Tencent: PullSmsSendStatusByPhoneNumber over that day. Plivo: message detail when message_id
@@ -117,6 +120,7 @@ class DeliveryQuery:
     message_id: str = ""
     page: int = 1
     page_size: int = 50
+    cursor: str = ""  # opaque, from the previous DeliveryPage.next_cursor (Tencent pages by time)
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,7 @@ class DeliveryPage:
     total: int | None  # None when the provider does not say
     has_more: bool
     request_id: str = ""
+    next_cursor: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,7 @@ class TemplateSubmission:
     content: str
     remark: str
     international: bool = False
+    sign_name: str = ""  # Alibaba CreateSmsTemplate: RelatedSignName
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,24 @@ class ProviderClient:
 
     def template_status(self, template_code: str) -> TemplateReview:
         raise NotImplementedError
+
+    def send_day(self, sent_at: datetime) -> date:
+        """The date under which the provider files a message sent at `sent_at` (DeliveryQuery.day).
+
+        UTC by default; Alibaba files by China Standard Time and overrides this.
+        """
+        return sent_at.astimezone(UTC).date()
+
+    def delivery_records(self, query: DeliveryQuery, *, max_pages: int = 100) -> list[DeliveryRecord]:
+        """Every record for the query, following the provider's paging to the last page."""
+        records: list[DeliveryRecord] = []
+        for _ in range(max_pages):
+            page = self.delivery_status(query)
+            records.extend(page.records)
+            if not page.has_more:
+                break
+            query = replace(query, page=query.page + 1, cursor=page.next_cursor)
+        return records
 
     def close(self) -> None:
         self.session.close()

@@ -1,0 +1,215 @@
+"""Alibaba Cloud SMS (Dysmsapi): 2017-05-25 on dysmsapi.aliyuncs.com, SmsConversion on the 2018-05-01
+international API. RPC-style actions, signed ACS3-HMAC-SHA256 or RPC HMAC-SHA1 per account."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+from urllib.parse import quote
+
+from apps.providers.clients import signing, transport
+from apps.providers.clients.base import (
+    ConversionOutcome,
+    ConversionReport,
+    DeliveryPage,
+    DeliveryQuery,
+    DeliveryRecord,
+    DeliveryState,
+    ErrorKind,
+    ProviderClient,
+    ProviderError,
+    ReportResult,
+    ReviewState,
+    SendRequest,
+    SendResult,
+    SubmitResult,
+    TemplateReview,
+    TemplateSubmission,
+)
+
+VERSION = "2017-05-25"
+INTL_VERSION = "2018-05-01"
+INTL_REGIONS = {"ap-southeast-1", "ap-southeast-5", "eu-central-1"}
+CHINA_TIME = timezone(timedelta(hours=8), "CST")  # Alibaba files SendDate and times in China time (no DST)
+TEMPLATE_TYPES = {"verification": 0, "notification": 1, "promotional": 2, "international": 3}
+SEND_STATES = {1: DeliveryState.PENDING, 2: DeliveryState.FAILED, 3: DeliveryState.DELIVERED}
+REVIEW_STATES = {
+    "0": ReviewState.REVIEWING,
+    "1": ReviewState.APPROVED,
+    "2": ReviewState.REJECTED,
+    "10": ReviewState.CANCELLED,
+}
+
+AUTH_CODES = ("SignatureDoesNotMatch", "InvalidAccessKeyId", "IncompleteSignature", "InvalidTimeStamp", "Forbidden")
+AUTH_ISV = ("isp.RAM_PERMISSION_DENY", "isv.ACCOUNT_NOT_EXISTS", "isv.ACCOUNT_ABNORMAL", "isv.OUT_OF_SERVICE")
+AUTH_ISV += ("isv.AMOUNT_NOT_ENOUGH", "isv.PRODUCT_UN_SUBSCRIPT", "isv.PRODUCT_UNSUBSCRIBE", "isv.DENY_IP_RANGE")
+THROTTLE_CODES = ("Throttling", "isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL", "isv.MONTH_LIMIT_CONTROL")
+TRANSIENT_CODES = ("isp.SYSTEM_ERROR", "InternalError", "ServiceUnavailable", "SignatureNonceUsed", "UnknownError")
+
+
+def classify(code: str, status: int) -> ErrorKind:
+    if code.startswith(AUTH_CODES) or code in AUTH_ISV:
+        return ErrorKind.AUTH
+    if code.startswith(THROTTLE_CODES):
+        return ErrorKind.THROTTLED
+    if code.startswith(TRANSIENT_CODES) or status >= 500:
+        return ErrorKind.TRANSIENT
+    return ErrorKind.INVALID
+
+
+def local_phone(e164: str) -> str:
+    """Mainland numbers as 11 digits, others as country code + number without '+' (the docs' formats)."""
+    digits = e164.lstrip("+")
+    return digits[2:] if digits.startswith("86") and len(digits) == 13 else digits
+
+
+def parse_time(value: str) -> datetime | None:
+    if not value:
+        return None
+    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TIME).astimezone(UTC)
+
+
+class AliyunClient(ProviderClient):
+    provider = "aliyun"
+    default_endpoint = "https://dysmsapi.aliyuncs.com"
+
+    @property
+    def intl_endpoint(self) -> str:
+        if self.account.endpoint:
+            return self.endpoint
+        region = self.account.region if self.account.region in INTL_REGIONS else "ap-southeast-1"
+        return f"https://dysmsapi.{region}.aliyuncs.com"
+
+    def call(self, action: str, params: dict, *, version: str = VERSION, endpoint: str = "") -> dict:
+        """One signed RPC-style call; answers the body of an OK response, raises ProviderError otherwise."""
+        params = {k: str(v) for k, v in params.items() if v is not None and v != ""}
+        base = (endpoint or self.endpoint).rstrip("/") + "/"
+        if self.account.alibaba_signature == "rpc_v1":
+            query, headers = self._sign_rpc(action, version, params), {}
+        else:
+            query, headers = params, self._sign_acs3(action, version, params, base)
+        url = base + "?" + "&".join(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in query.items())
+        headers = {**headers, "Accept": "application/json", "User-Agent": transport.USER_AGENT}
+        response = transport.send(self, "POST", url, headers=headers)
+        body = transport.json_body(self, response)
+        code = str(body.get("Code") or body.get("ResponseCode") or "")
+        if response.status_code >= 400 or code != "OK":
+            message = body.get("Message") or body.get("ResponseDescription") or f"HTTP {response.status_code}"
+            kind = classify(code, response.status_code)
+            raise ProviderError(kind, message, code=code, request_id=body.get("RequestId", ""), provider="aliyun")
+        return body
+
+    def _sign_rpc(self, action: str, version: str, params: dict) -> dict:
+        query = {
+            "Action": action,
+            "Version": version,
+            "Format": "JSON",
+            "AccessKeyId": self.account.key_id,
+            "SignatureMethod": "HMAC-SHA1",
+            "SignatureVersion": "1.0",
+            "SignatureNonce": uuid.uuid4().hex,
+            "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "RegionId": self.account.region or "cn-hangzhou",
+            **params,
+        }
+        query["Signature"] = signing.rpc_signature(query, "POST", self.account.key_secret)
+        return query
+
+    def _sign_acs3(self, action: str, version: str, params: dict, base: str) -> dict:
+        headers = {
+            "host": transport.host_of(base),  # what requests will send, also for http://127.0.0.1:port
+            "x-acs-action": action,
+            "x-acs-version": version,
+            "x-acs-date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "x-acs-signature-nonce": uuid.uuid4().hex,
+            "x-acs-content-sha256": signing.EMPTY_SHA256,
+        }
+        signature, signed = signing.acs3_signature(
+            method="POST", path="/", query=params, headers=headers, payload_hash=signing.EMPTY_SHA256,
+            secret=self.account.key_secret,
+        )  # fmt: skip
+        return {**headers, "Authorization": signing.acs3_authorization(self.account.key_id, signed, signature)}
+
+    def send_day(self, sent_at: datetime) -> date:
+        return sent_at.astimezone(CHINA_TIME).date()
+
+    def send_sms(self, request: SendRequest) -> SendResult:
+        params = {
+            "PhoneNumbers": local_phone(request.phone),
+            "SignName": request.sign_name,
+            "TemplateCode": request.template_code,
+            "TemplateParam": json.dumps(request.params, ensure_ascii=False) if request.params else "",
+            "OutId": request.out_id,
+        }
+        body = self.call("SendSms", params)
+        return SendResult(message_id=body.get("BizId", ""), request_id=body.get("RequestId", ""))
+
+    def report_conversion(self, report: ConversionReport) -> ReportResult:
+        params = {
+            "MessageId": report.message_id,
+            "Delivered": "true" if report.outcome == ConversionOutcome.CONVERTED else "false",
+            "ConversionTime": int(report.converted_at.timestamp() * 1000),
+        }
+        if self.account.alibaba_conversion_api == "sms_conversion_intl":
+            body = self.call("SmsConversionIntl", params)
+        else:
+            params["To"] = local_phone(report.phone)
+            body = self.call("SmsConversion", params, version=INTL_VERSION, endpoint=self.intl_endpoint)
+        return ReportResult(request_id=body.get("RequestId", ""))
+
+    def delivery_status(self, query: DeliveryQuery) -> DeliveryPage:
+        params = {
+            "PhoneNumber": local_phone(query.phone),
+            "SendDate": query.day.strftime("%Y%m%d"),
+            "BizId": query.message_id,
+            "PageSize": query.page_size,
+            "CurrentPage": query.page,
+        }
+        body = self.call("QuerySendDetails", params)
+        rows = (body.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
+        records = [self._record(row, query) for row in rows]
+        total = int(body.get("TotalCount") or 0)
+        has_more = query.page * query.page_size < total and bool(rows)
+        return DeliveryPage(records, page=query.page, total=total, has_more=has_more, request_id=body["RequestId"])
+
+    @staticmethod
+    def _record(row: dict, query: DeliveryQuery) -> DeliveryRecord:
+        # QuerySendDetails rows carry no BizId; one phone's rows are told apart by OutId and send time.
+        return DeliveryRecord(
+            message_id=query.message_id,
+            phone=query.phone,
+            state=SEND_STATES.get(int(row.get("SendStatus") or 1), DeliveryState.PENDING),
+            error_code=row.get("ErrCode") or "",
+            received_at=parse_time(row.get("ReceiveDate", "")),
+            sent_at=parse_time(row.get("SendDate", "")),
+            template_code=row.get("TemplateCode") or "",
+            out_id=row.get("OutId") or "",
+            content=row.get("Content") or "",
+        )
+
+    def submit_template(self, submission: TemplateSubmission) -> SubmitResult:
+        params = {
+            "TemplateType": TEMPLATE_TYPES[submission.type],
+            "TemplateName": submission.name,
+            "TemplateContent": submission.content,
+            "Remark": submission.remark,
+        }
+        if self.account.alibaba_template_api == "current":
+            params.update(RelatedSignName=submission.sign_name, IntlType=1 if submission.international else None)
+            body = self.call("CreateSmsTemplate", params)
+        else:
+            body = self.call("AddSmsTemplate", params)
+        return SubmitResult(template_code=body.get("TemplateCode", ""), request_id=body.get("RequestId", ""))
+
+    def template_status(self, template_code: str) -> TemplateReview:
+        if self.account.alibaba_template_api == "current":
+            body = self.call("GetSmsTemplate", {"TemplateCode": template_code})
+            reason = (body.get("AuditInfo") or {}).get("RejectInfo") or ""
+        else:
+            body = self.call("QuerySmsTemplate", {"TemplateCode": template_code})
+            reason = body.get("Reason") or ""
+        state = REVIEW_STATES.get(str(body.get("TemplateStatus")), ReviewState.REVIEWING)
+        if state != ReviewState.REJECTED:
+            reason = ""  # "No review remarks" is not a reason
+        return TemplateReview(template_code, state=state, reason=reason, request_id=body.get("RequestId", ""))
