@@ -131,6 +131,18 @@ RQ_QUEUES = {
 }
 RQ_SHOW_ADMIN_LINK = bool(REDIS_URL)
 
+# Conversion reporting (apps/messaging/services/reporting.py, apps/providers/breaker.py): retry
+# backoff with jitter, when pending work counts as lost, when a worker's claim counts as dead.
+CONVERSION_REPORTING = {
+    "RETRY_BASE_SECONDS": 2,
+    "RETRY_CAP_SECONDS": 600,
+    "STALE_AFTER_SECONDS": 120,
+    "CLAIM_TIMEOUT_SECONDS": 900,
+}
+CIRCUIT_BREAKER = {"FAILURE_THRESHOLD": 5, "COOL_DOWN_SECONDS": 30}
+# The ingest API refuses bodies above this size (413) before reading them.
+API_MAX_BODY_BYTES = 2 * 1024 * 1024
+
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "smsdash@localhost")
 

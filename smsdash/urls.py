@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from apps.messaging.delivery import webhooks
@@ -11,6 +11,7 @@ admin.site.index_title = "OTP SMS operations"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("apps.messaging.api.urls")),
     # Delivery-receipt callbacks (issue 5): the URL to give each provider is on the account's admin page.
     path(
         "webhooks/tencent/status/<int:account_id>/<str:token>", webhooks.tencent_status, name="webhook-tencent-status"

@@ -1,0 +1,105 @@
+"""The request pipeline every ingest endpoint shares: token, method, content type, size, JSON.
+
+Each refusal is a JSON body {"error": ..., "errors": {field: rule}} with a 4xx status, decided
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from apps.messaging.services.tokens import api_token_authenticate
+
+NO_TOKEN = "Authentication required: send 'Authorization: Bearer <token>' with an API token from the admin."
+BAD_TOKEN = "This API token is unknown or revoked."
+WRONG_ACCOUNT = "This token belongs to another account: it cannot read or write account {account}."
+METHOD_NOT_ALLOWED = "Method {method} is not allowed here; use {allowed}."
+WRONG_CONTENT_TYPE = "Content-Type must be application/json."
+BODY_TOO_LARGE = "The request body must be at most {limit} bytes."
+INVALID_JSON = "The body is not valid JSON: {error}."
+EMPTY_BODY = "The body is empty: send a JSON object."
+
+
+def error(status: int, message: str, errors: dict[str, str] | None = None, **headers: str) -> JsonResponse:
+    response = JsonResponse({"error": message, "errors": errors or {}}, status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def _token(request: HttpRequest):
+    header = request.headers.get("Authorization", "")
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        return None, error(401, NO_TOKEN, {"Authorization": NO_TOKEN}, WWW_Authenticate='Bearer realm="smsdash"')
+    token = api_token_authenticate(raw.strip())
+    if token is None:
+        return None, error(
+            401, BAD_TOKEN, {"Authorization": BAD_TOKEN}, WWW_Authenticate='Bearer error="invalid_token"'
+        )
+    return token, None
+
+
+def _json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
+    content_type = request.content_type or ""
+    if content_type.lower() != "application/json":
+        return None, error(415, WRONG_CONTENT_TYPE, {"Content-Type": WRONG_CONTENT_TYPE})
+    limit = settings.API_MAX_BODY_BYTES
+    too_large = error(413, BODY_TOO_LARGE.format(limit=limit), {"body": BODY_TOO_LARGE.format(limit=limit)})
+    try:
+        if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+            return None, too_large
+        raw = request.read(limit + 1)
+    except (ValueError, RequestDataTooBig):
+        return None, too_large
+    if len(raw) > limit:
+        return None, too_large
+    if not raw.strip():
+        return None, error(400, EMPTY_BODY, {"body": EMPTY_BODY})
+    try:
+        return json.loads(raw), None
+    except (ValueError, RecursionError) as exc:
+        message = INVALID_JSON.format(error=str(exc)[:200])
+        return None, error(400, message, {"body": message})
+
+
+def api_endpoint(*methods: str, json_body: bool = False) -> Callable:
+    """Authenticate, check the method (and for writes the JSON body), then call view(request, token, body)."""
+
+    def decorate(view: Callable) -> Callable:
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            token, refusal = _token(request)
+            if refusal:
+                return refusal
+            if request.method not in methods:
+                message = METHOD_NOT_ALLOWED.format(method=request.method, allowed=", ".join(methods))
+                return error(405, message, Allow=", ".join(methods))
+            body = None
+            if json_body:
+                body, refusal = _json_body(request)
+                if refusal:
+                    return refusal
+            return view(request, token, body, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def check_account(token, value: Any) -> JsonResponse | None:
+    """An explicit account in a request must be the token's own: another account's data is a 403."""
+    if value is None or value == "":
+        return None
+    if str(value) in (str(token.account_id), token.account.name):
+        return None
+    return error(403, WRONG_ACCOUNT.format(account=str(value)[:80]), {"account": WRONG_ACCOUNT.format(account=value)})

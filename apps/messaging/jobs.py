@@ -1,0 +1,81 @@
+"""Conversion reporting jobs (django-rq, queue "reports"): thin wrappers around the services.
+
+- report_conversions(account_id, ids): report these conversions; schedule their retries and,
+  when the account's circuit breaker parked them, one backlog drain at the end of the cool-down.
+- drain_account_backlog(account_id): report every due pending conversion of one account.
+- sweep_pending_conversions(): periodic (smsdash/cron.py); re-enqueues what stayed pending too
+  long: a lost job, a flushed Redis, a killed worker.
+
+Retries and parked work are scheduled with rq's enqueue_in/enqueue_at, so workers must run with
+--with-scheduler. Inline (no REDIS_URL) nothing can be scheduled: the row keeps its
+next_attempt_at and the sweep (or the admin's re-send action) picks it up.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+
+from apps.messaging.services.reporting import ReportRun, conversions_due, conversions_report, conversions_sweep
+from smsdash.queue import enqueue
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "reports"
+ENQUEUE_CHUNK = 500
+
+
+def report_conversions(account_id: int, conversion_ids: list[int]) -> dict:
+    run = conversions_report(account_id=account_id, conversion_ids=conversion_ids)
+    _follow_up(account_id, run)
+    return _summary(run)
+
+
+def drain_account_backlog(account_id: int) -> dict:
+    total = ReportRun()
+    while ids := conversions_due(account_id=account_id, limit=ENQUEUE_CHUNK):
+        run = conversions_report(account_id=account_id, conversion_ids=ids)
+        _follow_up(account_id, run, draining=True)
+        for name in ("reported", "failed", "skipped", "parked"):
+            setattr(total, name, getattr(total, name) + getattr(run, name))
+        if run.resume_at or not (run.reported or run.failed or run.skipped):
+            break  # parked again, or nothing of this batch could be claimed: stop, do not spin
+    return _summary(total)
+
+
+def sweep_pending_conversions() -> dict:
+    found = conversions_sweep()
+    for account_id, ids in found.items():
+        for start in range(0, len(ids), ENQUEUE_CHUNK):
+            enqueue(report_conversions, account_id, ids[start : start + ENQUEUE_CHUNK], queue=QUEUE)
+    count = sum(len(ids) for ids in found.values())
+    if count:
+        logger.info("sweep re-enqueued %d pending conversions", count)
+    return {"requeued": count}
+
+
+def _follow_up(account_id: int, run: ReportRun, *, draining: bool = False) -> None:
+    if settings.JOBS_INLINE:
+        return  # nothing can be scheduled inline; the sweep and the admin re-send cover it
+    import django_rq
+
+    queue = django_rq.get_queue(QUEUE)
+    for conversion_id, delay in run.retries:
+        queue.enqueue_in(timedelta(seconds=delay), report_conversions, account_id, [conversion_id])
+    if run.resume_at:
+        # One drain per account at the end of the cool-down, however many jobs were parked.
+        queue.enqueue_at(run.resume_at, drain_account_backlog, account_id, job_id=f"drain-account-{account_id}")
+    elif run.probe_succeeded and not draining:
+        queue.enqueue(drain_account_backlog, account_id)
+
+
+def _summary(run: ReportRun) -> dict:
+    return {
+        "reported": run.reported,
+        "failed": run.failed,
+        "skipped": run.skipped,
+        "parked": run.parked,
+        "retries": len(run.retries),
+    }

@@ -1,0 +1,146 @@
+"""Recording conversions (one or a batch), idempotent per message, then queueing their reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.messaging.models import CONVERSION_BEFORE_SEND, CONVERSION_IN_FUTURE, Conversion, ReportState, SentMessage
+from apps.messaging.services import hooks
+from apps.messaging.services.inputs import ConversionInput, ItemResult, Outcome
+from apps.messaging.services.preconditions import unreportable_reason
+from apps.providers.models import ProviderAccount
+from smsdash.queue import enqueue
+
+UNKNOWN_MESSAGE = "No message with this id was recorded for this account."
+UNKNOWN_OUT_ID = "No message with this out_id was recorded for this account."
+AMBIGUOUS_OUT_ID = "{count} messages share this out_id; identify the message by message_id instead."
+
+
+@dataclass(frozen=True)
+class _Message:
+    id: int
+    sent_at: datetime
+    trackable: bool
+    country: str
+
+
+def conversion_record(*, account: ProviderAccount, item: ConversionInput) -> ItemResult:
+    return conversions_record_batch(account=account, items=[item])[0]
+
+
+def conversions_record_batch(*, account: ProviderAccount, items: Sequence[ConversionInput]) -> list[ItemResult]:
+    """Store each conversion of a known message once; queue the reportable ones after commit.
+
+    A second submission for the same message writes nothing and is answered as a duplicate (and
+    counted on the stored conversion). Bad items are answered with their errors; the good ones of
+    the same batch are stored all the same.
+    """
+    try:
+        return _record(account, items)
+    except IntegrityError:  # a concurrent request stored one of these first: now it is a duplicate
+        return _record(account, items)
+
+
+@transaction.atomic
+def _record(account: ProviderAccount, items: Sequence[ConversionInput]) -> list[ItemResult]:
+    now = timezone.now()
+    messages = _resolve_messages(account, items)
+    existing = dict(
+        Conversion.objects.filter(message_id__in=[m.id for m in messages.values() if m]).values_list("message_id", "id")
+    )
+    results: list[ItemResult] = []
+    new: list[tuple[ItemResult, Conversion]] = []
+    batch_duplicates: list[tuple[ItemResult, int]] = []  # same message twice in this batch
+    for index, item in enumerate(items):
+        message, errors = _check(item, messages, now)
+        if errors:
+            results.append(ItemResult.error(index, errors))
+        elif message.id in existing:
+            results.append(ItemResult(index, Outcome.DUPLICATE, existing[message.id]))
+            if existing[message.id] is None:
+                batch_duplicates.append((results[-1], message.id))
+        else:
+            result = ItemResult(index, Outcome.CREATED)
+            results.append(result)
+            new.append((result, _build(account, item, message)))
+            existing[message.id] = None
+    conversions = Conversion.objects.bulk_create([conversion for _, conversion in new])
+    _finish(results, new, batch_duplicates)
+    hooks.conversions_recorded(conversions)
+    _queue_reports(account, conversions)
+    return results
+
+
+def _resolve_messages(account: ProviderAccount, items: Sequence[ConversionInput]) -> dict[tuple[str, str], _Message]:
+    """(kind, value) -> the message; None when out_id is ambiguous; missing when unknown."""
+    by_id = {i.provider_message_id for i in items if i.provider_message_id}
+    by_out = {i.out_id for i in items if i.out_id and not i.provider_message_id}
+    fields = ("id", "sent_at", "trackable", "country", "provider_message_id", "out_id")
+    found: dict[tuple[str, str], _Message | None] = {}
+    if by_id:
+        for row in SentMessage.objects.filter(account=account, provider_message_id__in=by_id).values_list(*fields):
+            found[("id", row[4])] = _Message(*row[:4])
+    if by_out:
+        for row in SentMessage.objects.filter(account=account, out_id__in=by_out).values_list(*fields):
+            key = ("out", row[5])
+            found[key] = _Message(*row[:4]) if key not in found else None
+    return found
+
+
+def _check(item: ConversionInput, messages: dict, now: datetime) -> tuple[_Message | None, dict[str, str]]:
+    if item.provider_message_id:
+        message = messages.get(("id", item.provider_message_id))
+        if message is None:
+            return None, {"message_id": UNKNOWN_MESSAGE}
+    else:
+        key = ("out", item.out_id)
+        if key not in messages:
+            return None, {"out_id": UNKNOWN_OUT_ID}
+        message = messages[key]
+        if message is None:
+            count = SentMessage.objects.filter(out_id=item.out_id).count()
+            return None, {"out_id": AMBIGUOUS_OUT_ID.format(count=count)}
+    if item.converted_at <= message.sent_at:
+        return None, {"converted_at": CONVERSION_BEFORE_SEND.format(sent_at=message.sent_at.isoformat())}
+    if item.converted_at > now:
+        return None, {"converted_at": CONVERSION_IN_FUTURE}
+    return message, {}
+
+
+def _build(account: ProviderAccount, item: ConversionInput, message: _Message) -> Conversion:
+    reason = unreportable_reason(
+        account=account, status=item.status, trackable=message.trackable, country=message.country
+    )
+    return Conversion(
+        message_id=message.id,
+        status=item.status,
+        converted_at=item.converted_at,
+        report_state=ReportState.SKIPPED if reason else ReportState.PENDING,
+        last_error=reason,
+    )
+
+
+def _finish(results: list[ItemResult], new: list, batch_duplicates: list[tuple[ItemResult, int]]) -> None:
+    for result, conversion in new:
+        result.id = conversion.pk
+    by_message = {conversion.message_id: conversion.pk for _, conversion in new}
+    for result, message_id in batch_duplicates:
+        result.id = by_message[message_id]
+    created = set(by_message.values())
+    earlier = [r.id for r in results if r.outcome == Outcome.DUPLICATE and r.id not in created]
+    if earlier:
+        Conversion.objects.filter(pk__in=earlier).update(duplicate_submissions=F("duplicate_submissions") + 1)
+
+
+def _queue_reports(account: ProviderAccount, conversions: list[Conversion]) -> None:
+    from apps.messaging import jobs  # jobs import services: import here to keep the graph acyclic
+
+    ids = [c.pk for c in conversions if c.report_state == ReportState.PENDING]
+    if ids:
+        enqueue(jobs.report_conversions, account.pk, ids, queue="reports")

@@ -1,0 +1,87 @@
+"""Recording sent messages: one or a batch, idempotent on (account, provider message id)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import IntegrityError, transaction
+
+from apps.messaging import phone as phones
+from apps.messaging.models import SentMessage
+from apps.messaging.services import hooks
+from apps.messaging.services.inputs import ItemResult, MessageInput, Outcome
+from apps.providers.models import ProviderAccount
+from apps.sms_templates.models import SmsTemplate
+
+
+def message_record(*, account: ProviderAccount, item: MessageInput) -> ItemResult:
+    return messages_record_batch(account=account, items=[item])[0]
+
+
+def messages_record_batch(*, account: ProviderAccount, items: Sequence[MessageInput]) -> list[ItemResult]:
+    """Store every new message; answer duplicates (already stored, or twice in this batch) as such.
+
+    All or nothing per call: the rows are inserted in one transaction. A concurrent request that
+    inserted one of the same ids first makes the insert fail; the retry then sees it as a duplicate.
+    """
+    try:
+        return _record(account, items)
+    except IntegrityError:
+        return _record(account, items)
+
+
+@transaction.atomic
+def _record(account: ProviderAccount, items: Sequence[MessageInput]) -> list[ItemResult]:
+    ids = {item.provider_message_id for item in items}
+    existing = dict(
+        SentMessage.objects.filter(account=account, provider_message_id__in=ids).values_list(
+            "provider_message_id", "id"
+        )
+    )
+    template_ids = _template_ids(account, {item.template_code for item in items if item.template_code})
+    results: list[ItemResult] = []
+    new: list[tuple[ItemResult, SentMessage]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        if item.provider_message_id in existing or item.provider_message_id in seen:
+            results.append(ItemResult(index, Outcome.DUPLICATE, existing.get(item.provider_message_id)))
+            continue
+        seen.add(item.provider_message_id)
+        result = ItemResult(index, Outcome.CREATED)
+        results.append(result)
+        new.append((result, _build(account, item, template_ids.get(item.template_code))))
+    messages = SentMessage.objects.bulk_create([message for _, message in new])
+    for result, message in zip((r for r, _ in new), messages, strict=True):
+        result.id = message.pk
+    _fill_batch_duplicates(results, items, {m.provider_message_id: m.pk for m in messages})
+    hooks.messages_recorded(messages)
+    return results
+
+
+def _build(account: ProviderAccount, item: MessageInput, template_id: int | None) -> SentMessage:
+    return SentMessage(
+        account=account,
+        provider_message_id=item.provider_message_id,
+        phone=item.phone,
+        country=phones.country_of(item.phone),  # bulk_create skips save(), which sets it otherwise
+        template_id=template_id,
+        template_code=item.template_code,
+        content=item.content,
+        out_id=item.out_id,
+        trackable=item.trackable,
+        sent_at=item.sent_at,
+    )
+
+
+def _template_ids(account: ProviderAccount, codes: set[str]) -> dict[str, int]:
+    if not codes:
+        return {}
+    rows = SmsTemplate.objects.filter(account=account, provider_template_code__in=codes)
+    return dict(rows.values_list("provider_template_code", "id"))
+
+
+def _fill_batch_duplicates(results: list[ItemResult], items: Sequence[MessageInput], created: dict[str, int]) -> None:
+    # An id repeated inside one batch points at the row its first occurrence created.
+    for result in results:
+        if result.outcome == Outcome.DUPLICATE and result.id is None:
+            result.id = created.get(items[result.index].provider_message_id)

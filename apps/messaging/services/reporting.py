@@ -1,0 +1,231 @@
+"""Reporting conversions to their provider: claim, call, record. Called by apps/messaging/jobs.py.
+
+Exactly once: a worker first claims rows with a conditional UPDATE (only pending, unclaimed, due
+rows; healthchecks' sendalerts pattern), so two workers never report the same conversion. A claim
+is released when its outcome is recorded. A claim older than CLAIM_TIMEOUT_SECONDS belongs to a
+worker that died; the sweep releases it and counts a possible repeat on the one row that worker
+may have sent before dying.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Min, Q
+from django.utils import timezone
+
+from apps.messaging.models import Conversion, ReportState
+from apps.messaging.services.preconditions import unreportable_reason
+from apps.providers.breaker import CircuitBreaker, breaker_for
+from apps.providers.clients import client_for
+from apps.providers.clients.base import ConversionOutcome, ConversionReport, ErrorKind, ProviderClient, ProviderError
+from apps.providers.models import ProviderAccount
+from apps.providers.ratelimit import acquire
+from smsdash.queue import enqueue
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 20  # rows claimed at once: a dead worker strands at most this many claims
+PARKED = "Waiting: the provider circuit is open after repeated failures; reporting resumes after the cool-down."
+UNEXPECTED = "Unexpected error while reporting: {error}"
+
+
+def config(name: str) -> float:
+    return float(settings.CONVERSION_REPORTING[name])
+
+
+@dataclass
+class ReportRun:
+    """What one call of conversions_report did; the job turns it into follow-up jobs."""
+
+    reported: int = 0
+    failed: int = 0
+    skipped: int = 0
+    parked: int = 0
+    retries: list[tuple[int, float]] = field(default_factory=list)  # (conversion id, delay in seconds)
+    resume_at: datetime | None = None  # set when the breaker parked work: when to try again
+    probe_succeeded: bool = False  # the breaker just closed again: drain the account's backlog
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with 'equal jitter': half fixed, half random, so retries spread out."""
+    ceiling = min(config("RETRY_CAP_SECONDS"), config("RETRY_BASE_SECONDS") * 2 ** max(attempt - 1, 0))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def conversions_report(*, account_id: int, conversion_ids: Sequence[int]) -> ReportRun:
+    """Report the given conversions of one account that are still due; skip those already done."""
+    run = ReportRun()
+    account = ProviderAccount.objects.filter(pk=account_id).first()
+    if account is None or not conversion_ids:
+        return run
+    breaker = breaker_for(account)
+    client = client_for(account)
+    try:
+        ids = list(conversion_ids)
+        for start in range(0, len(ids), CHUNK):
+            if not _report_chunk(account, client, breaker, ids[start : start + CHUNK], run):
+                _park(ids[start:], breaker, run)
+                break
+    finally:
+        client.close()
+    return run
+
+
+def _claim(ids: Sequence[int], now: datetime) -> tuple[str, list[Conversion]]:
+    token = uuid.uuid4().hex
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    Conversion.objects.filter(due, pk__in=ids, report_state=ReportState.PENDING, claim_token="").update(
+        claim_token=token, claimed_at=now
+    )
+    rows = Conversion.objects.filter(pk__in=ids, claim_token=token).select_related("message").order_by("pk")
+    return token, list(rows)
+
+
+def _report_chunk(account, client: ProviderClient, breaker: CircuitBreaker, ids, run: ReportRun) -> bool:
+    """Report one claimed chunk. False when the breaker stopped it (unreported rows released)."""
+    token, rows = _claim(ids, timezone.now())
+    for position, conversion in enumerate(rows):
+        reason = unreportable_reason(
+            account=account,
+            status=conversion.status,
+            trackable=conversion.message.trackable,
+            country=conversion.message.country,
+        )
+        if reason:
+            _finish(conversion, token, report_state=ReportState.SKIPPED, last_error=reason, attempted=False)
+            run.skipped += 1
+            continue
+        if not breaker.allow():
+            _release([c.pk for c in rows[position:]], token)
+            return False
+        acquire(account, "report")
+        _report_one(client, breaker, conversion, token, run)
+    return True
+
+
+def _report_one(client: ProviderClient, breaker: CircuitBreaker, conversion: Conversion, token: str, run) -> None:
+    message = conversion.message
+    report = ConversionReport(
+        message_id=message.provider_message_id,
+        phone=message.phone,
+        outcome=ConversionOutcome(conversion.status),
+        converted_at=conversion.converted_at,
+        sent_at=message.sent_at,
+    )
+    probing = breaker.probing
+    try:
+        result = client.report_conversion(report)
+    except ProviderError as error:
+        _record_error(breaker, conversion, token, error, run)
+        return
+    except Exception as error:  # a bug or an unclassified failure: keep the row, retry later
+        logger.exception("reporting conversion %s failed unexpectedly", conversion.pk)
+        _retry_later(conversion, token, UNEXPECTED.format(error=error), run)
+        return
+    breaker.record_success()
+    run.probe_succeeded = run.probe_succeeded or probing
+    _finish(
+        conversion,
+        token,
+        report_state=ReportState.REPORTED,
+        provider_request_id=result.request_id[:128],
+        reported_at=timezone.now(),
+        last_error="",
+    )
+    run.reported += 1
+
+
+def _record_error(breaker: CircuitBreaker, conversion: Conversion, token: str, error: ProviderError, run) -> None:
+    if error.retryable:
+        if error.kind == ErrorKind.TRANSIENT:  # throttling means the provider is up: no breaker trip
+            breaker.record_failure()
+        _retry_later(conversion, token, f"{error.kind}: {error}", run)
+        return
+    breaker.record_success()  # the provider answered: it is up, the request or account is wrong
+    _finish(conversion, token, report_state=ReportState.FAILED, last_error=f"{error.kind}: {error}")
+    run.failed += 1
+
+
+def _retry_later(conversion: Conversion, token: str, reason: str, run: ReportRun) -> None:
+    delay = backoff_seconds(conversion.report_attempts + 1)
+    _finish(conversion, token, last_error=reason, next_attempt_at=timezone.now() + timedelta(seconds=delay))
+    run.retries.append((conversion.pk, delay))
+
+
+def _finish(conversion: Conversion, token: str, *, attempted: bool = True, **fields) -> None:
+    """Record an outcome and release the claim, only if the claim is still ours."""
+    if attempted:
+        fields["report_attempts"] = F("report_attempts") + 1
+    Conversion.objects.filter(pk=conversion.pk, claim_token=token).update(claim_token="", **fields)
+
+
+def _release(ids: Sequence[int], token: str) -> None:
+    Conversion.objects.filter(pk__in=ids, claim_token=token).update(claim_token="")
+
+
+def _park(ids: Sequence[int], breaker: CircuitBreaker, run: ReportRun) -> None:
+    resume = datetime.fromtimestamp(breaker.retry_at(), tz=timezone.get_current_timezone())
+    run.parked += Conversion.objects.filter(pk__in=ids, report_state=ReportState.PENDING, claim_token="").update(
+        next_attempt_at=resume, last_error=PARKED
+    )
+    run.resume_at = resume
+
+
+def conversions_due(*, account_id: int, limit: int = 500, now: datetime | None = None) -> list[int]:
+    """Pending, unclaimed conversions of one account whose next attempt is due: the backlog to drain."""
+    now = now or timezone.now()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    rows = Conversion.objects.filter(due, message__account_id=account_id, report_state=ReportState.PENDING)
+    return list(rows.filter(claim_token="").order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+@transaction.atomic
+def conversions_sweep(*, now: datetime | None = None, limit: int = 10_000) -> dict[int, list[int]]:
+    """Find what stayed pending too long (a lost job, a flushed Redis, a killed worker).
+
+    Releases claims older than CLAIM_TIMEOUT_SECONDS (counting a possible repeat) and returns
+    {account id: [conversion ids]} of pending rows overdue by STALE_AFTER_SECONDS, to re-enqueue.
+    """
+    now = now or timezone.now()
+    dead = now - timedelta(seconds=config("CLAIM_TIMEOUT_SECONDS"))
+    stale = now - timedelta(seconds=config("STALE_AFTER_SECONDS"))
+    pending = Conversion.objects.filter(report_state=ReportState.PENDING)
+    dead_claims = pending.exclude(claim_token="").filter(claimed_at__lt=dead)
+    # A worker reports its claimed rows in pk order and releases each as it records it, so of a dead
+    # claim only the lowest pk can have reached the provider: count a possible repeat there alone.
+    in_flight = list(dead_claims.values("claim_token").annotate(first=Min("pk")).values_list("first", flat=True))
+    Conversion.objects.filter(pk__in=in_flight).update(repeat_reports=F("repeat_reports") + 1)
+    dead_claims.update(claim_token="")
+    overdue = Q(next_attempt_at__isnull=True, created_at__lt=stale) | Q(next_attempt_at__lt=stale)
+    rows = pending.filter(overdue, claim_token="").order_by("pk").values_list("message__account_id", "pk")[:limit]
+    found: dict[int, list[int]] = {}
+    for account_id, pk in rows:
+        found.setdefault(account_id, []).append(pk)
+    return found
+
+
+RESEND_REFUSED = "Only failed or skipped conversions can be re-sent; this one is {state}."
+
+
+@transaction.atomic
+def conversion_resend(*, conversion: Conversion) -> Conversion:
+    """Put a failed (or skipped) conversion back in the queue, once the operator fixed the account."""
+    from apps.messaging import jobs
+
+    if conversion.report_state not in (ReportState.FAILED, ReportState.SKIPPED):
+        raise ValueError(RESEND_REFUSED.format(state=conversion.get_report_state_display().lower()))
+    updated = Conversion.objects.filter(pk=conversion.pk, report_state=conversion.report_state).update(
+        report_state=ReportState.PENDING, last_error="", next_attempt_at=None, claim_token=""
+    )
+    if updated:
+        enqueue(jobs.report_conversions, conversion.message.account_id, [conversion.pk], queue=jobs.QUEUE)
+    conversion.refresh_from_db()
+    return conversion

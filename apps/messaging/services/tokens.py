@@ -1,0 +1,54 @@
+"""API tokens: created (shown once), checked on every request, revoked."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.messaging.models import ApiToken
+from apps.providers.models import ProviderAccount
+
+ALREADY_REVOKED = "This token was already revoked."
+# last_used_at is for humans ("is this token still used?"): minute precision spares a write per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, account: ProviderAccount, name: str) -> tuple[ApiToken, str]:
+    """Returns the stored token and the raw token, which exists nowhere else: show it once."""
+    raw = ApiToken.PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(account=account, name=name, token_hash=token_digest(raw), hint=raw[:10])
+    return token, raw
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    if token.revoked_at is not None:
+        raise ValueError(ALREADY_REVOKED)
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_authenticate(raw: str) -> ApiToken | None:
+    """The active token for this raw value, with its account loaded; None when unknown or revoked."""
+    if not raw.startswith(ApiToken.PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("account").filter(token_hash=token_digest(raw), revoked_at__isnull=True).first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
