@@ -192,7 +192,7 @@ def template_withdraw(*, template: SmsTemplate, actor: Any, comment: str = "") -
 
 
 @transaction.atomic
-def template_submit_to_provider(*, template: SmsTemplate, actor: Any) -> SubmissionAttempt:
+def template_submit_to_provider(*, template: SmsTemplate, actor: Any, comment: str = "") -> SubmissionAttempt:
     """Check the provider's submission limits, log the attempt and start the submission job."""
     from apps.sms_templates import jobs  # jobs import services
 
@@ -203,7 +203,8 @@ def template_submit_to_provider(*, template: SmsTemplate, actor: Any) -> Submiss
     limits.check_submission_allowed(account)
     attempt = SubmissionAttempt.objects.create(template=locked, account=account, requested_by=actor)
     previous = locked.provider_template_code
-    comment = f"Previous provider template code: {previous}." if previous else ""
+    if previous:  # a resubmission after a rejection: keep the old code in the history
+        comment = " ".join(filter(None, [comment, f"Previous provider template code: {previous}."]))
     _move(
         locked,
         to=S.SUBMITTED,

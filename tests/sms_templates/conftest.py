@@ -13,6 +13,12 @@ from tests.conftest import PASSWORD
 from tests.factories import make_account, make_template
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The personas are created for nearly every test here; the production hasher takes 0.25 s each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def join(user, *groups: str):
     for name in groups:
         user.groups.add(Group.objects.get(name=name))
