@@ -149,6 +149,18 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "smsdash@localhost")
 # The provider simulator of `make run` and the tests (apps/providers/simulator/).
 SIMULATOR_PORT = envint("SIMULATOR_PORT", "8025")
 
+# Dashboard drop alerts (apps/dashboard/alerts.py): a segment's conversion rate this many percent
+# below its trailing baseline, with at least DROP_MIN_MESSAGES requested and a z-score of DROP_MIN_Z.
+DASHBOARD_DROP_THRESHOLD_PERCENT = envint("DASHBOARD_DROP_THRESHOLD_PERCENT", "25")
+DASHBOARD_DROP_MIN_MESSAGES = envint("DASHBOARD_DROP_MIN_MESSAGES", "30")
+DASHBOARD_DROP_MIN_Z = envint("DASHBOARD_DROP_MIN_Z", "3")
+DASHBOARD_BASELINE_DAYS = envint("DASHBOARD_BASELINE_DAYS", "14")
+DASHBOARD_ALERT_EMAILS = envlist("DASHBOARD_ALERT_EMAILS", "")
+DASHBOARD_ALERT_WEBHOOK_URL = os.environ.get("DASHBOARD_ALERT_WEBHOOK_URL", "")
+# CSV exports larger than this run as a background job instead of streaming in the request.
+DASHBOARD_EXPORT_STREAM_LIMIT = envint("DASHBOARD_EXPORT_STREAM_LIMIT", "1000000")
+DASHBOARD_EXPORT_DIR = Path(os.environ.get("DASHBOARD_EXPORT_DIR", VAR_DIR / "exports"))
+
 # Deployment hardening: what `manage.py check --deploy` asks for, on whenever DEBUG is off.
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -10,6 +10,8 @@ admin.site.index_title = "OTP SMS operations"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    # The dashboard lives inside the admin (staff only); before admin.site.urls so its catch-all does not win.
+    path("admin/dashboard/", include("apps.dashboard.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("apps.messaging.api.urls")),
     # Delivery-receipt callbacks (issue 5): the URL to give each provider is on the account's admin page.

@@ -1,0 +1,119 @@
+"""Starting, streaming and running CSV exports; every export leaves an ExportRecord."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.test import RequestFactory
+from django.utils import timezone
+
+from apps.dashboard.export import columns_for, csv_chunks, export_filename, queryset_rows
+from apps.dashboard.models import ExportRecord, ExportState
+from smsdash.queue import enqueue
+
+IGNORED_PARAMS = {"p", "_changelist_filters"}  # paging does not change what is exported
+BAD_FILTERS = "The changelist filters are not valid; open the list again and export from there."
+PROGRESS_EVERY = 20_000
+
+
+def changelist_export(model_admin, request):
+    """The admin view behind the Export CSV button."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    try:
+        queryset = model_admin.get_changelist_instance(request).get_queryset(request)
+    except IncorrectLookupParameters:
+        return HttpResponseBadRequest(BAD_FILTERS)
+    kind, columns = columns_for(model_admin.model)
+    params = {key: values for key, values in request.GET.lists() if key not in IGNORED_PARAMS}
+    filename = export_filename(kind, filtered=bool(params))
+    limit = settings.DASHBOARD_EXPORT_STREAM_LIMIT
+    rows = queryset.order_by()[: limit + 1].count()
+    if rows > limit:
+        record = export_queue(user=request.user, kind=kind, filters=params, filename=filename)
+        return redirect("dashboard:export-status", pk=record.pk)
+    record = ExportRecord.objects.create(user=request.user, kind=kind, filters=params, filename=filename, total=rows)
+    return stream_response(record, [header for header, _ in columns], queryset_rows(queryset, columns))
+
+
+def stream_response(record: ExportRecord, header: list[str], rows) -> StreamingHttpResponse:
+    counter = [0]
+
+    def body():
+        yield from csv_chunks(header, rows, counter)
+        # Only reached when the whole file went out: an interrupted download keeps finished_at empty.
+        ExportRecord.objects.filter(pk=record.pk).update(rows=counter[0], finished_at=timezone.now())
+
+    response = StreamingHttpResponse(body(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{record.filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def export_queue(*, user, kind: str, filters: dict, filename: str) -> ExportRecord:
+    with transaction.atomic():
+        record = ExportRecord.objects.create(
+            user=user, kind=kind, filters=filters, filename=filename, state=ExportState.QUEUED
+        )
+        from apps.dashboard.jobs import export_run_job
+
+        enqueue(export_run_job, record.pk, job_timeout=6 * 3600)
+    return record
+
+
+def export_run(*, record_id: int) -> None:
+    """Write the export to DASHBOARD_EXPORT_DIR, recording progress; claimed so it runs once."""
+    claimed = ExportRecord.objects.filter(pk=record_id, state=ExportState.QUEUED).update(state=ExportState.RUNNING)
+    if claimed != 1:
+        return
+    record = ExportRecord.objects.get(pk=record_id)
+    try:
+        queryset, columns = _replay_changelist(record)
+        record.total = queryset.order_by().count()
+        record.save(update_fields=["total"])
+        _write_file(record, queryset, columns)
+    except Exception as exc:
+        ExportRecord.objects.filter(pk=record_id).update(
+            state=ExportState.FAILED, error=f"{exc.__class__.__name__}: {exc}", finished_at=timezone.now()
+        )
+        raise
+    ExportRecord.objects.filter(pk=record_id).update(state=ExportState.DONE, finished_at=timezone.now())
+
+
+def export_path(record: ExportRecord):
+    return settings.DASHBOARD_EXPORT_DIR / f"export-{record.pk}.csv"
+
+
+def _write_file(record: ExportRecord, queryset, columns) -> None:
+    path = export_path(record)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    counter = [0]
+    last_reported = 0
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        for chunk in csv_chunks([h for h, _ in columns], queryset_rows(queryset, columns), counter):
+            out.write(chunk)
+            if counter[0] - last_reported >= PROGRESS_EVERY:
+                last_reported = counter[0]
+                ExportRecord.objects.filter(pk=record.pk).update(rows=counter[0])
+    ExportRecord.objects.filter(pk=record.pk).update(rows=counter[0])
+
+
+def _replay_changelist(record: ExportRecord):
+    """The changelist's queryset for the stored filters, as the user who asked for it saw it."""
+    model_admin = next(ma for model, ma in admin.site._registry.items() if columns_for_safe(model) == record.kind)
+    request = RequestFactory().get("/", data=record.filters)
+    request.user = record.user
+    queryset = model_admin.get_changelist_instance(request).get_queryset(request)
+    return queryset, columns_for(model_admin.model)[1]
+
+
+def columns_for_safe(model) -> str | None:
+    try:
+        return columns_for(model)[0]
+    except KeyError:
+        return None
