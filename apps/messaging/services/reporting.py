@@ -67,15 +67,12 @@ def conversions_report(*, account_id: int, conversion_ids: Sequence[int]) -> Rep
     if account is None or not conversion_ids:
         return run
     breaker = breaker_for(account)
-    client = client_for(account)
-    try:
-        ids = list(conversion_ids)
-        for start in range(0, len(ids), CHUNK):
-            if not _report_chunk(account, client, breaker, ids[start : start + CHUNK], run):
-                _park(ids[start:], breaker, run)
-                break
-    finally:
-        client.close()
+    client = client_for(account)  # pooled per thread and account by the registry: not closed here
+    ids = list(conversion_ids)
+    for start in range(0, len(ids), CHUNK):
+        if not _report_chunk(account, client, breaker, ids[start : start + CHUNK], run):
+            _park(ids[start:], breaker, run)
+            break
     return run
 
 
@@ -173,9 +170,10 @@ def _release(ids: Sequence[int], token: str) -> None:
 
 def _park(ids: Sequence[int], breaker: CircuitBreaker, run: ReportRun) -> None:
     resume = datetime.fromtimestamp(breaker.retry_at(), tz=timezone.get_current_timezone())
-    run.parked += Conversion.objects.filter(pk__in=ids, report_state=ReportState.PENDING, claim_token="").update(
-        next_attempt_at=resume, last_error=PARKED
-    )
+    # Rows already waiting for their own retry keep it (and their error); the rest wait for the probe.
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
+    rows = Conversion.objects.filter(due, pk__in=ids, report_state=ReportState.PENDING, claim_token="")
+    run.parked += rows.update(next_attempt_at=resume, last_error=PARKED)
     run.resume_at = resume
 
 
