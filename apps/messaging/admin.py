@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.messaging.delivery.admin import DeliveryReceiptAdmin, sync_messages_now  # noqa: F401
 from apps.messaging.models import Conversion, SentMessage
 from smsdash.paging import LargeTableAdminMixin
 
@@ -23,6 +24,7 @@ class SentMessageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_select_related = ["account"]
     raw_id_fields = ["template"]
     readonly_fields = ["country", "delivery_status", "error_code", "received_at", "created_at", "updated_at"]
+    actions = [sync_messages_now]
 
 
 @admin.register(Conversion)

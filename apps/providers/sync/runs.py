@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.providers.clients.base import ErrorKind, ProviderError
 from apps.providers.models import ProviderAccount, SyncRun, SyncStatus
-from apps.providers.sync.locks import LOCK_TTL
+from apps.providers.sync import locks
 
 INTERRUPTED_REASON = "The worker stopped in the middle of this run (crash, restart or timeout); run #{run} resumed it."
 AUTH_REASON = (
@@ -53,7 +53,7 @@ def run_begin(*, account: ProviderAccount, kind: str, scope: dict, trigger: str,
     with transaction.atomic():
         running = SyncRun.objects.select_for_update().filter(account=account, kind=kind, status=SyncStatus.RUNNING)
         for previous in running:
-            alive = (previous.heartbeat_at or previous.started_at) > now - timedelta(seconds=LOCK_TTL)
+            alive = (previous.heartbeat_at or previous.started_at) > now - timedelta(seconds=locks.LOCK_TTL)
             if alive and not lock_shared:
                 return None
             previous.status, previous.finished_at = SyncStatus.INTERRUPTED, now
