@@ -97,10 +97,12 @@ def _simulator_server():
 
 @pytest.fixture
 def simulator(_simulator_server) -> Simulator:
+    _simulator_server.state.wait_idle()
     _simulator_server.state.reset()
     sim = Simulator(_simulator_server)
     yield sim
     sim.http.close()
+    _simulator_server.state.wait_idle()
     _simulator_server.state.reset()
 
 

@@ -81,8 +81,8 @@ class AliyunClient(ProviderClient):
         region = self.account.region if self.account.region in INTL_REGIONS else "ap-southeast-1"
         return f"https://dysmsapi.{region}.aliyuncs.com"
 
-    def call(self, action: str, params: dict, *, version: str = VERSION, endpoint: str = "") -> dict:
-        """One signed RPC-style call; answers the body of an OK response, raises ProviderError otherwise."""
+    def signed_request(self, action: str, params: dict, *, version: str = VERSION, endpoint: str = "") -> tuple:
+        """(url, headers) of the signed POST for one action: parameters in the query, empty body."""
         params = {k: str(v) for k, v in params.items() if v is not None and v != ""}
         base = (endpoint or self.endpoint).rstrip("/") + "/"
         if self.account.alibaba_signature == "rpc_v1":
@@ -90,7 +90,11 @@ class AliyunClient(ProviderClient):
         else:
             query, headers = params, self._sign_acs3(action, version, params, base)
         url = base + "?" + "&".join(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in query.items())
-        headers = {**headers, "Accept": "application/json", "User-Agent": transport.USER_AGENT}
+        return url, {**headers, "Accept": "application/json", "User-Agent": transport.USER_AGENT}
+
+    def call(self, action: str, params: dict, *, version: str = VERSION, endpoint: str = "") -> dict:
+        """One signed RPC-style call; answers the body of an OK response, raises ProviderError otherwise."""
+        url, headers = self.signed_request(action, params, version=version, endpoint=endpoint)
         response = transport.send(self, "POST", url, headers=headers)
         body = transport.json_body(self, response)
         code = str(body.get("Code") or body.get("ResponseCode") or "")

@@ -63,8 +63,8 @@ class TencentClient(ProviderClient):
     provider = "tencent"
     default_endpoint = "https://sms.tencentcloudapi.com"
 
-    def call(self, action: str, payload: dict) -> dict:
-        """One signed call; answers the Response object, raises ProviderError on an Error in it."""
+    def signed_request(self, action: str, payload: dict) -> tuple[dict, bytes]:
+        """(headers, body) of the signed POST / for one action."""
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         timestamp = int(time.time())
         date = signing.tc3_date(timestamp)
@@ -85,6 +85,11 @@ class TencentClient(ProviderClient):
         headers["Authorization"] = signing.tc3_authorization(
             self.account.key_id, date, SERVICE, "content-type;host", signature
         )
+        return headers, body
+
+    def call(self, action: str, payload: dict) -> dict:
+        """One signed call; answers the Response object, raises ProviderError on an Error in it."""
+        headers, body = self.signed_request(action, payload)
         response = transport.send(self, "POST", self.endpoint + "/", data=body, headers=headers)
         data = transport.json_body(self, response).get("Response")
         if not isinstance(data, dict):

@@ -127,6 +127,7 @@ def handle(state: SimulatorState, request):
         problem = verify_rpc(state, request, params)
     if problem:
         return problem
+    state.count_signature("aliyun", "acs3" if "Signature" not in params else "rpc_v1")
     if version not in (V2017, V2018):
         return error(400, "InvalidVersion", f"Specified parameter Version is not valid: {version}")
     handler = OPERATIONS.get((action, version))

@@ -68,6 +68,7 @@ def handle(state: SimulatorState, request):
         return error(404, "not found")
     if not _authenticated(state, request, match["auth_id"]):
         return error(401, "authentication credentials invalid")
+    state.count_signature("plivo", "basic")
     op = operation(request)
     if op in ("Conversion", "SendMessage") and request.method != "POST":
         return error(405, "method not allowed")

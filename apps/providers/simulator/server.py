@@ -91,11 +91,14 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         request = Request(self.command, parts.path or "/", parts.query, self.headers, body)
+        self.state.track(+1)
         try:
             reply = dispatch(self.state, request)
         except Exception:  # a bug in the simulator must show as a 500, like a real provider's
             logger.exception("simulator failed on %s %s", self.command, parts.path)
             reply = Reply(500, {"error": "simulator internal error"})
+        finally:
+            self.state.track(-1)
         self._write(reply)
 
     def _write(self, reply: Reply) -> None:

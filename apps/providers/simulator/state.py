@@ -91,7 +91,18 @@ class SimulatorState:
         self.default_review_delay = review_delay
         self.loader = None  # optional: fetches messages the simulator does not know yet (demo DB)
         self.rng = random.Random()
+        self.in_flight = 0
         self.reset()
+
+    def track(self, delta: int) -> None:
+        with self.lock:
+            self.in_flight += delta
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait for requests still being answered (a slow reply a client gave up on) to finish."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def reset(self) -> None:
         with self.lock:
@@ -101,6 +112,7 @@ class SimulatorState:
             self.faults = {p: Faults() for p in PROVIDERS}
             self.requests = _counter()
             self.succeeded = _counter()
+            self.signatures = _counter()  # provider -> signature scheme -> verified requests
             self.conversions: dict[str, int] = defaultdict(int)
             self.last_conversion: dict[str, dict] = {}
             self.nonces: dict[str, float] = {}
@@ -194,6 +206,10 @@ class SimulatorState:
             if ok is not False:
                 target[provider][operation] += 1
 
+    def count_signature(self, provider: str, scheme: str) -> None:
+        with self.lock:
+            self.signatures[provider][scheme] += 1
+
     def record_conversion(self, provider: str, message_id: str, **details) -> None:
         with self.lock:
             self.conversions[message_id] += 1
@@ -215,6 +231,7 @@ class SimulatorState:
             return {
                 "requests": {p: dict(ops) for p, ops in self.requests.items()},
                 "succeeded": {p: dict(ops) for p, ops in self.succeeded.items()},
+                "signatures": {p: dict(kinds) for p, kinds in self.signatures.items()},
                 "conversions": dict(self.conversions),
                 "last_conversion": dict(self.last_conversion),
                 "messages": len(self.messages),

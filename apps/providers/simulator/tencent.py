@@ -73,6 +73,7 @@ def verify(state: SimulatorState, request):
     expected = signing.tc3_signature(secret, date, "sms", string_to_sign)
     if scope != f"{date}/sms/tc3_request" or not hmac.compare_digest(expected, auth["Signature"]):
         return error("AuthFailure.SignatureFailure", "The provided credentials could not be validated.")
+    state.count_signature("tencent", "tc3")
     return None
 
 
