@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from apps.messaging.delivery.receipts import match_stored_receipts
 from apps.messaging.delivery.services import delivery_apply, delivery_expire_stale, query_window_start
 from apps.messaging.models import DeliveryStatus, ReceiptSource, SentMessage
-from apps.providers.clients.base import DeliveryQuery, ProviderClient
+from apps.providers.clients.base import DeliveryQuery, ErrorKind, ProviderClient, ProviderError
 from apps.providers.models import Provider, ProviderAccount
 
 PAGE_SIZES = {Provider.ALIYUN: 50, Provider.TENCENT: 100, Provider.PLIVO: 20}
@@ -90,7 +90,13 @@ def _sync_group(ctx, group: Group, page: int, next_cursor: str) -> None:
             page_size=PAGE_SIZES[account.provider],
             cursor=next_cursor,
         )
-        result = ctx.call(ctx.client.delivery_status, query)
+        try:
+            result = ctx.call(ctx.client.delivery_status, query)
+        except ProviderError as error:
+            if error.kind != ErrorKind.INVALID:
+                raise
+            ctx.skip(label=f"{group.phone} on {group.day}", error=error, cursor={"after": group.key})
+            return
         applied = delivery_apply(
             account=account, records=result.records, source=ReceiptSource.PULL, candidates=candidates
         )

@@ -47,6 +47,7 @@ class SyncContext:
     client: ProviderClient
     lock: SyncLock
     attempts: int = field(default=0)
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def cursor(self) -> dict:
@@ -77,6 +78,13 @@ class SyncContext:
             breaker.record_success()
             return result
         raise AssertionError("unreachable")
+
+    def skip(self, *, label: str, error: ProviderError, cursor: dict) -> None:
+        """The provider refused one group or template as invalid: note it and go on with the rest
+        (retrying would fail the same way, and stopping would block every later item)."""
+        logger.warning("sync run %s skipped %s: %s", self.run.pk, label, error)
+        self.skipped.append(f"{label}: {error}")
+        runs.run_progress(self.run, cursor=cursor, units=1, errors=1)
 
     def set_total(self, total: int) -> None:
         runs.run_set_total(self.run, total)
@@ -120,7 +128,8 @@ def sync_execute(*, account: ProviderAccount, kind: str, scope: dict | None = No
         logger.exception("sync run %s failed", run.pk)
         runs.run_finish(run, reason=runs.describe_error(error, account=account, attempts=context.attempts))
     else:
-        runs.run_finish(run)
+        reason = runs.SKIPPED_REASON.format(count=len(context.skipped), items="; ".join(context.skipped[:5]))
+        runs.run_finish(run, reason=reason if context.skipped else "", keep_cursor=False)
     lock.release()
     return run
 

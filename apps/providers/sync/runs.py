@@ -29,6 +29,7 @@ CIRCUIT_OPEN_REASON = (
     "Stopped because {provider} has been failing for {account} (circuit breaker open, next try in {seconds} s). "
     "The next run resumes where this stopped."
 )
+SKIPPED_REASON = "Finished, but the provider refused {count} item(s) as invalid, so they were skipped: {items}."
 UNEXPECTED_REASON = "Stopped by an unexpected error ({error_type}): {error}. The next run resumes where this stopped."
 
 REASONS = {
@@ -113,12 +114,13 @@ def run_set_total(run: SyncRun, total: int) -> None:
     SyncRun.objects.filter(pk=run.pk).update(progress_total=total, heartbeat_at=timezone.now())
 
 
-def run_finish(run: SyncRun, *, reason: str = "") -> None:
-    """Succeeded (the cursor is cleared: the next run starts over) or failed with a reason (kept)."""
+def run_finish(run: SyncRun, *, reason: str = "", keep_cursor: bool = True) -> None:
+    """Succeeded, or failed with a reason. A run that stopped part-way keeps its cursor for the
+    next run to resume from; a run that went through everything clears it (the next starts over)."""
     fields = dict(finished_at=timezone.now(), status=SyncStatus.FAILED if reason else SyncStatus.SUCCEEDED)
     if reason:
         fields["failure_reason"] = reason
-    else:
+    if not reason or not keep_cursor:
         fields["cursor"] = {}
     SyncRun.objects.filter(pk=run.pk, status=SyncStatus.RUNNING).update(**fields)
     run.refresh_from_db()

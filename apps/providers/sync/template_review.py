@@ -3,6 +3,7 @@ review and apply it through the template workflow's own service (template_apply_
 
 from __future__ import annotations
 
+from apps.providers.clients.base import ErrorKind, ProviderError
 from apps.sms_templates.models import SmsTemplate, TemplateStatus
 
 
@@ -28,6 +29,12 @@ def sync_template_reviews(ctx) -> None:
     templates = [t for t in templates if t.pk > after]
     ctx.set_total(len(templates))
     for template in templates:
-        review = ctx.call(ctx.client.template_status, template.provider_template_code)
+        try:
+            review = ctx.call(ctx.client.template_status, template.provider_template_code)
+        except ProviderError as error:
+            if error.kind != ErrorKind.INVALID:
+                raise
+            ctx.skip(label=f"template {template.name}", error=error, cursor={"after": template.pk})
+            continue
         changed = template_apply_review(template=template, review=review)
         ctx.page_done(cursor={"after": template.pk}, seen=1, updated=int(changed), unit_finished=True)
