@@ -1,12 +1,13 @@
 from django.contrib import admin
 
+from apps.dashboard.export import CsvExportMixin
 from apps.messaging.delivery.admin import DeliveryReceiptAdmin, sync_messages_now  # noqa: F401
 from apps.messaging.models import Conversion, SentMessage
 from smsdash.paging import LargeTableAdminMixin
 
 
 @admin.register(SentMessage)
-class SentMessageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
+class SentMessageAdmin(CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = [
         "provider_message_id",
         "account",
@@ -28,7 +29,7 @@ class SentMessageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Conversion)
-class ConversionAdmin(LargeTableAdminMixin, admin.ModelAdmin):
+class ConversionAdmin(CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ["message", "status", "converted_at", "report_state", "report_attempts", "last_error", "reported_at"]
     list_filter = ["message__account__provider", "message__account", "status", "report_state", "converted_at"]
     search_fields = ["=message__phone", "=message__provider_message_id", "=message__template_code"]

@@ -12,6 +12,7 @@ from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from apps.dashboard.export import CsvExportMixin
 from apps.sms_templates import export, roles, rules, selectors, services, views
 from apps.sms_templates.forms import SendBackForm, SmsTemplateForm, rules_config, template_accounts
 from apps.sms_templates.models import SmsTemplate
@@ -20,7 +21,7 @@ PROVIDER_FIELDS = ["provider_template_code", "provider_status", "provider_reason
 
 
 @admin.register(SmsTemplate)
-class SmsTemplateAdmin(admin.ModelAdmin):
+class SmsTemplateAdmin(CsvExportMixin, admin.ModelAdmin):
     form = SmsTemplateForm
     change_form_template = "admin/sms_templates/smstemplate/change_form.html"
     list_display = [
