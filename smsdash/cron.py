@@ -9,3 +9,9 @@ from rq import cron  # noqa: F401
 from apps.providers.sync.jobs import sync_schedule_job  # noqa: E402
 
 cron.register(sync_schedule_job, "sync", interval=60)
+
+# Issue 7: rebuild the dashboard's dirty rollup hours, then judge the last complete hours for drops.
+from apps.dashboard.jobs import drops_check_job, rollups_refresh_job  # noqa: E402
+
+cron.register(rollups_refresh_job, "default", interval=60)
+cron.register(drops_check_job, "default", interval=600)
