@@ -1,0 +1,204 @@
+"""The Tencent client against the simulator over real HTTP (TC3-HMAC-SHA256, API 2021-01-11)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from apps.providers.clients import client_for
+from apps.providers.clients.base import (
+    ConversionOutcome,
+    ConversionReport,
+    DeliveryQuery,
+    DeliveryState,
+    ErrorKind,
+    ProviderError,
+    ReviewState,
+    SendRequest,
+    TemplateSubmission,
+)
+from apps.providers.clients.tencent import TencentClient, numbered_placeholders
+from apps.providers.simulator import defaults
+
+PHONE = "+8613800138000"
+APP = defaults.DEMO_TENCENT_APP_ID
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def report(serial: str, at: datetime | None = None) -> ConversionReport:
+    return ConversionReport(serial, PHONE, ConversionOutcome.CONVERTED, at or now())
+
+
+def test_it_sends_an_sms_and_gets_a_serial_number(simulated_account, simulator):
+    client = client_for(simulated_account("tencent"))
+    result = client.send_sms(SendRequest(phone=PHONE, template_code="2100001", params={"code": "4711"}, sign_name="D"))
+    message = simulator.message("tencent", result.message_id)
+    assert result.message_id.startswith("2640:") and message.phone == PHONE and message.app_id == APP
+    assert simulator.stats()["signatures"]["tencent"] == {"tc3": 1}
+
+
+@pytest.mark.parametrize("code", ["ok", "OK"])
+def test_it_reports_a_conversion_whatever_the_case_of_the_ok_code(simulated_account, simulator, code):
+    simulator.state.tencent_report_code = code
+    simulator.add_message("tencent", "2640:1", PHONE, now() - timedelta(minutes=2), app_id=APP)
+    converted_at = now() - timedelta(seconds=20)
+    result = client_for(simulated_account("tencent")).report_conversion(report("2640:1", converted_at))
+    stats = simulator.stats()
+    assert result.request_id and stats["conversions"] == {"2640:1": 1}
+    assert stats["last_conversion"]["2640:1"]["time"] == converted_at.replace(microsecond=0).isoformat()
+
+
+def test_a_non_allowlisted_application_is_told_without_calling_tencent(simulated_account, simulator):
+    client = client_for(simulated_account("tencent", conversion_allowlisted=False))
+    with pytest.raises(ProviderError) as caught:
+        client.report_conversion(report("2640:1"))
+    assert caught.value.kind == ErrorKind.UNSUPPORTED and "allowlisted" in caught.value.message
+    assert simulator.stats()["requests"] == {}
+
+
+def test_a_message_of_another_application_is_an_authorization_error(simulated_account, simulator):
+    simulator.add_message("tencent", "2640:2", PHONE, now() - timedelta(minutes=2), app_id="1400000002")
+    with pytest.raises(ProviderError) as caught:
+        client_for(simulated_account("tencent")).report_conversion(report("2640:2"))
+    assert (caught.value.kind, caught.value.code) == (ErrorKind.AUTH, "UnauthorizedOperation.SmsSdkAppIdVerifyFail")
+
+
+def test_an_unknown_serial_number_is_an_invalid_request(simulated_account):
+    with pytest.raises(ProviderError) as caught:
+        client_for(simulated_account("tencent")).report_conversion(report("2640:404"))
+    assert caught.value.kind == ErrorKind.INVALID and "SerialNo" in caught.value.message
+    assert caught.value.request_id
+
+
+def test_a_wrong_secret_key_fails_the_signature(simulated_account):
+    client = client_for(simulated_account("tencent", key_secret="wrong"))
+    with pytest.raises(ProviderError) as caught:
+        client.send_sms(SendRequest(phone=PHONE, template_code="1"))
+    assert (caught.value.kind, caught.value.code) == (ErrorKind.AUTH, "AuthFailure.SignatureFailure")
+
+
+def test_an_unknown_secret_id_is_an_authentication_error(simulated_account):
+    client = client_for(simulated_account("tencent", key_id="AKIDunknown"))
+    with pytest.raises(ProviderError) as caught:
+        client.send_sms(SendRequest(phone=PHONE, template_code="1"))
+    assert (caught.value.kind, caught.value.code) == (ErrorKind.AUTH, "AuthFailure.SecretIdNotFound")
+
+
+def test_a_body_altered_after_signing_is_rejected(simulated_account, simulator):
+    client = client_for(simulated_account("tencent"))
+    headers, body = client.signed_request("SendSms", {"PhoneNumberSet": [PHONE], "SmsSdkAppId": APP, "TemplateId": "1"})
+    altered = body.replace(b"13800138000", b"13900139000")
+    answer = requests.post(simulator.url + "/", data=altered, headers=headers, timeout=5).json()["Response"]
+    assert answer["Error"]["Code"] == "AuthFailure.SignatureFailure"
+    answer = requests.post(simulator.url + "/", data=body, headers=headers, timeout=5).json()["Response"]
+    assert answer["SendStatusSet"][0]["Code"] == "Ok"
+
+
+def test_faults_are_classified(simulated_account, simulator):
+    client = client_for(simulated_account("tencent"))
+    request = SendRequest(phone=PHONE, template_code="1")
+    expected = [
+        (dict(throttle=True), ErrorKind.THROTTLED, "RequestLimitExceeded"),
+        (dict(error_rate=1.0), ErrorKind.TRANSIENT, "InternalError.SendAndRecvFail"),
+        (dict(outage=True), ErrorKind.TRANSIENT, "HTTP503"),
+    ]
+    for faults, kind, code in expected:
+        simulator.set_faults(provider="tencent", **faults)
+        with pytest.raises(ProviderError) as caught:
+            client.send_sms(request)
+        assert (caught.value.kind, caught.value.code) == (kind, code)
+    simulator.set_faults(provider="aliyun", outage=True)  # another provider's outage changes nothing here
+    simulator.set_faults(provider="tencent")
+    assert client.send_sms(request).message_id
+
+
+def test_a_slow_answer_times_out(simulated_account, simulator):
+    simulator.set_faults(provider="tencent", latency_ms=600)
+    with pytest.raises(ProviderError) as caught:
+        TencentClient(simulated_account("tencent"), timeout=(1, 0.2)).send_sms(SendRequest(phone=PHONE))
+    assert (caught.value.kind, caught.value.code) == (ErrorKind.TRANSIENT, "Timeout")
+
+
+def test_delivery_status_follows_the_time_cursor_across_pages(simulated_account, simulator):
+    client = client_for(simulated_account("tencent"))
+    start = now().replace(microsecond=0) - timedelta(hours=3)
+    for i in range(5):
+        sent = start + timedelta(minutes=10 * i)
+        outcome = "failed" if i == 3 else "delivered"
+        simulator.add_message("tencent", f"2640:{i}", PHONE, sent, delivery=outcome, error_code="MK:0001", app_id=APP)
+    simulator.add_message("tencent", "2640:pending", PHONE, start, delivery="pending", app_id=APP)
+    query = DeliveryQuery(phone=PHONE, day=client.send_day(start), page_size=2)
+    first = client.delivery_status(query)
+    assert first.has_more and first.next_cursor and first.total is None
+    records = client.delivery_records(query)
+    assert [r.message_id for r in records] == [f"2640:{i}" for i in range(5)]
+    assert records[3].state == DeliveryState.FAILED and records[3].error_code == "MK:0001"
+    assert records[0].state == DeliveryState.DELIVERED and records[0].received_at == start + timedelta(seconds=3)
+    assert simulator.stats()["succeeded"]["tencent"]["PullSmsSendStatusByPhoneNumber"] == 1 + 3
+
+
+def test_delivery_status_of_one_serial_number(simulated_account, simulator):
+    client = client_for(simulated_account("tencent"))
+    sent = now() - timedelta(hours=1)
+    simulator.add_message("tencent", "2640:a", PHONE, sent, app_id=APP)
+    simulator.add_message("tencent", "2640:b", PHONE, sent, delivery="failed", app_id=APP)
+    page = client.delivery_status(DeliveryQuery(phone=PHONE, day=client.send_day(sent), message_id="2640:b"))
+    assert [(r.message_id, r.state) for r in page.records] == [("2640:b", DeliveryState.FAILED)]
+
+
+def test_receipts_older_than_seven_days_cannot_be_pulled(simulated_account):
+    client = client_for(simulated_account("tencent"))
+    with pytest.raises(ProviderError) as caught:
+        client.delivery_status(DeliveryQuery(phone=PHONE, day=now().date() - timedelta(days=9)))
+    assert (caught.value.kind, caught.value.code) == (ErrorKind.INVALID, "InvalidParameterValue.BeginTimeVerifyFail")
+
+
+def test_template_variables_are_sent_as_numbered_placeholders(simulated_account, simulator):
+    assert numbered_placeholders("Hi ${name}, code ${code}; ${name}") == "Hi {1}, code {2}; {1}"
+    client = client_for(simulated_account("tencent"))
+    submission = TemplateSubmission(name="OTP", type="verification", content="Code ${code}.", remark="Login")
+    code = client.submit_template(submission).template_code
+    template = simulator.template("tencent", code)
+    assert (template.content, template.type, template.international) == ("Code {1}.", 3, 0)
+
+
+def test_a_template_goes_from_review_to_approved_or_rejected(simulated_account, simulator):
+    client = client_for(simulated_account("tencent"))
+    submission = TemplateSubmission(name="Notice", type="notification", content="Order {1} shipped.", remark="r")
+    simulator.set_review(outcome="approved", delay=0.3)
+    code = client.submit_template(submission).template_code
+    assert client.template_status(code).state == ReviewState.REVIEWING
+    time.sleep(0.35)
+    assert client.template_status(code).state == ReviewState.APPROVED
+    simulator.set_review(outcome="rejected", reason="Signature and content do not match.")
+    rejected = client.template_status(client.submit_template(submission).template_code)
+    assert (rejected.state, rejected.reason) == (ReviewState.REJECTED, "Signature and content do not match.")
+
+
+def test_international_and_pending_templates_are_found(simulated_account, simulator):
+    simulator.add_template("tencent", code="2100009", status="approved_pending", international=1)
+    review = client_for(simulated_account("tencent")).template_status("2100009")
+    assert review.state == ReviewState.APPROVED_PENDING
+    assert simulator.stats()["succeeded"]["tencent"]["DescribeSmsTemplateList"] == 2  # mainland, then global
+
+
+def test_an_unknown_template_is_an_invalid_request(simulated_account):
+    with pytest.raises(ProviderError) as caught:
+        client_for(simulated_account("tencent")).template_status("999")
+    assert (caught.value.kind, caught.value.code) == (ErrorKind.INVALID, "FailedOperation.TemplateIdNotExist")
+
+
+def test_the_provider_refuses_an_unknown_sms_type(simulated_account, simulator):
+    client = client_for(simulated_account("tencent"))
+    headers, body = client.signed_request(
+        "AddSmsTemplate",
+        {"TemplateName": "x", "TemplateContent": "y", "SmsType": 9, "International": 0, "Remark": "r"},
+    )
+    answer = requests.post(simulator.url + "/", data=body, headers=headers, timeout=5).json()["Response"]
+    assert answer["Error"]["Code"] == "InvalidParameterValue.InvalidSmsType"
