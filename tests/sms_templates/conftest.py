@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
+from apps.sms_templates import roles
 from apps.sms_templates.models import SmsTemplate, TemplateStatus, TemplateTransition
 from apps.sms_templates.roles import AUTHORS_GROUP, REVIEWERS_GROUP
 from tests.conftest import PASSWORD
@@ -19,9 +20,20 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def group(name: str) -> Group:
+    """The group migration 0003 created. A transactional test's flush deletes it (permissions come
+    back through post_migrate, data migrations do not), so rebuild it the same way when missing."""
+    found, created = Group.objects.get_or_create(name=name)
+    if created:
+        wanted = roles.AUTHOR_PERMISSIONS if name == AUTHORS_GROUP else roles.REVIEWER_PERMISSIONS
+        for app_label, codename in wanted:
+            found.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return found
+
+
 def join(user, *groups: str):
     for name in groups:
-        user.groups.add(Group.objects.get(name=name))
+        user.groups.add(group(name))
     return get_user_model().objects.get(pk=user.pk)  # fresh: permission caches are per instance
 
 
