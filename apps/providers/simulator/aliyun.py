@@ -221,7 +221,8 @@ def _conversion(state: SimulatorState, params: dict, version: str):
     action = "SmsConversion" if version == V2018 else "SmsConversionIntl"
     if problem := _missing(params, "MessageId", "Delivered"):
         return problem
-    if params["Delivered"] not in ("true", "false"):
+    delivered = params["Delivered"].lower()  # booleans are parsed the Java way: "True" is true
+    if delivered not in ("true", "false"):
         return _invalid("Delivered must be true or false.", version)
     message = state.message("aliyun", params["MessageId"])
     if message is None:
@@ -235,7 +236,7 @@ def _conversion(state: SimulatorState, params: dict, version: str):
     if version == V2018 and params.get("To") and e164(params["To"], mainland_default=True) != message.phone:
         return _invalid("To does not match the recipient of MessageId.", version)
     state.record_conversion(
-        "aliyun", message.message_id, api=action, converted=params["Delivered"] == "true", time=when.isoformat()
+        "aliyun", message.message_id, api=action, converted=delivered == "true", time=when.isoformat()
     )
     if version == V2018:
         return _reply(200, {"ResponseCode": "OK", "ResponseDescription": "OK"})
