@@ -12,6 +12,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import requests
 from django.conf import settings
@@ -107,14 +108,22 @@ def drops_record(*, now: datetime | None = None) -> list[DropAlert]:
     now = now or timezone.now()
     rollups.rollups_refresh()
     end = rollups.floor_hour(now - GRACE)
-    f = Filters(start=end - timedelta(hours=LOOKBACK_HOURS), end=end, granularity="hour")
+    hours = Filters(start=end - timedelta(hours=LOOKBACK_HOURS), end=end, granularity="hour")
     created = []
-    for drop in detect_drops(f, now=now):
+    for drop in detect_drops(hours, now=now) + detect_drops(_yesterday(now), now=now):
         alert = _record(drop)
         if alert is not None:
             created.append(alert)
             jobs.enqueue_alert_notify(alert.pk)
     return created
+
+
+def _yesterday(now: datetime) -> Filters:
+    """The previous whole day in the site's time zone (day buckets start at local midnight)."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    today = _midnight(now.astimezone(tz).date(), Filters(start=now, end=now, tz=tz))
+    start = today - timedelta(days=1)
+    return Filters(start=start.astimezone(UTC), end=today.astimezone(UTC), granularity="day", tz=tz)
 
 
 def _record(drop: Drop) -> DropAlert | None:
