@@ -14,12 +14,15 @@
     el.querySelector(".sync-progress-text").textContent = `${run.percent}% (${counts})`;
     const row = el.closest("tr");
     if (!row) return;
-    const cells = { status: run.status_label, pages_fetched: run.pages, items_updated: run.updated, errors: run.errors };
-    if (run.reason) cells.failure_reason = run.reason;
+    const cells = { pages_fetched: run.pages, items_updated: run.updated, errors: run.errors };
     for (const [name, value] of Object.entries(cells)) {
       const cell = row.querySelector(`.field-${name}`);
       if (cell) cell.textContent = value;
     }
+    const status = row.querySelector(".sync-status");
+    if (status) status.textContent = run.status_label;
+    const reason = row.querySelector(".sync-reason");
+    if (reason) reason.textContent = run.reason;
   }
 
   async function poll() {

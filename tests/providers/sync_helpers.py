@@ -70,3 +70,17 @@ def fast_backoff(monkeypatch):
 
 def calls(simulator, provider: str, operation: str) -> int:
     return simulator.stats()["requests"].get(provider, {}).get(operation, 0)
+
+
+@pytest.fixture
+def rq_sync(redis_connection, settings):
+    """Jobs go to a real Redis (the test database of it) and the lock lives there, as with REDIS_URL set."""
+    from apps.providers import breaker
+
+    url = services.test_redis_url()
+    settings.REDIS_URL = url
+    settings.JOBS_INLINE = False
+    settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 600} for name in ("default", "reports", "sync")}
+    breaker._connections.clear()
+    yield redis_connection
+    breaker._connections.clear()

@@ -25,6 +25,14 @@ def progress_html(run: SyncRun) -> str:
     )
 
 
+def outcome_html(run: SyncRun) -> str:
+    return format_html(
+        '<strong class="sync-status">{}</strong><div class="sync-reason help">{}</div>',
+        run.get_status_display(),
+        run.failure_reason,
+    )
+
+
 def run_state(run: SyncRun) -> dict:
     return {
         "status": run.status,
@@ -47,14 +55,13 @@ class SyncRunAdmin(admin.ModelAdmin):
         "id",
         "kind",
         "account",
-        "status",
+        "outcome",
         "progress",
         "started_at",
-        "finished_at",
+        "duration",
         "pages_fetched",
         "items_updated",
         "errors",
-        "failure_reason",
     ]
     list_filter = ["kind", "status", "account__provider", "account", "trigger"]
     list_select_related = ["account"]
@@ -63,6 +70,17 @@ class SyncRunAdmin(admin.ModelAdmin):
 
     class Media:
         js = ["providers/sync_progress.js"]
+
+    @admin.display(description="Status", ordering="status")
+    def outcome(self, run: SyncRun) -> str:
+        return outcome_html(run)
+
+    @admin.display(description="Took")
+    def duration(self, run: SyncRun) -> str:
+        if run.finished_at is None:
+            return "—"
+        seconds = max(0, round((run.finished_at - run.started_at).total_seconds()))
+        return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
 
     @admin.display(description="Progress")
     def progress(self, run: SyncRun) -> str:
