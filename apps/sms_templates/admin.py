@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from apps.dashboard.export import CsvExportMixin
+from apps.providers.sync.actions import sync_templates_now  # issue 5: "Sync review status now"
 from apps.sms_templates import export, roles, rules, selectors, services, views
 from apps.sms_templates.forms import SendBackForm, SmsTemplateForm, rules_config, template_accounts
 from apps.sms_templates.models import SmsTemplate
@@ -52,6 +53,7 @@ class SmsTemplateAdmin(CsvExportMixin, admin.ModelAdmin):
         "updated_at",
     ]
     actions = ["submit_for_review", "approve", "send_back", "submit_to_provider", "withdraw", "export_csv"]
+    actions += [sync_templates_now]
 
     def get_fieldsets(self, request, obj=None):
         fields = ["account", "type", "name", "content", "variables_found", "preview", "remark"]

@@ -105,3 +105,24 @@ def test_sync_now_for_selected_messages_asks_only_about_them(
     assert (run.scope, run.trigger, run.items_updated) == ({"messages": [chosen.pk]}, "admin", 1)
     other.refresh_from_db()
     assert other.delivery_status == "pending"
+
+
+def test_sync_now_for_selected_templates_applies_the_providers_review(
+    admin_client, simulator, simulated_account, django_capture_on_commit_callbacks
+):
+    from apps.sms_templates.models import TemplateStatus
+    from tests.factories import make_template
+
+    account = fresh_breaker(simulated_account(Provider.ALIYUN))
+    simulator.add_template(Provider.ALIYUN, code="SMS_470000010", status="rejected", reason="Missing company name.")
+    template = make_template(account, provider_template_code="SMS_470000010", status=TemplateStatus.PROVIDER_REVIEW)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/sms_templates/smstemplate/",
+            {"action": "sync_templates_now", "_selected_action": [template.pk]},
+            follow=True,
+        )
+    assert "Review status sync started for 1 template(s)" in response.content.decode()
+    template.refresh_from_db()
+    assert (template.status, template.provider_reason) == (TemplateStatus.REJECTED, "Missing company name.")
+    assert SyncRun.objects.get().scope == {"templates": [template.pk]}
