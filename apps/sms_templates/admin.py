@@ -14,7 +14,7 @@ from django.urls import path
 
 from apps.dashboard.export import CsvExportMixin
 from apps.providers.sync.actions import sync_templates_now  # issue 5: "Sync review status now"
-from apps.sms_templates import export, roles, rules, selectors, services, views
+from apps.sms_templates import roles, rules, selectors, services, views
 from apps.sms_templates.forms import SendBackForm, SmsTemplateForm, rules_config, template_accounts
 from apps.sms_templates.models import SmsTemplate
 
@@ -52,7 +52,8 @@ class SmsTemplateAdmin(CsvExportMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    actions = ["submit_for_review", "approve", "send_back", "submit_to_provider", "withdraw", "export_csv"]
+    # CSV export: the changelist's "Export CSV" button (CsvExportMixin) exports what the list shows.
+    actions = ["submit_for_review", "approve", "send_back", "submit_to_provider", "withdraw"]
     actions += [sync_templates_now]
 
     def get_fieldsets(self, request, obj=None):
@@ -160,7 +161,3 @@ class SmsTemplateAdmin(CsvExportMixin, admin.ModelAdmin):
     @admin.action(permissions=["author", "review"], description="Withdraw")
     def withdraw(self, request, queryset):
         self._bulk(request, queryset, services.template_withdraw, "{n} template{s} withdrawn.")
-
-    @admin.action(permissions=["view"], description="Export selected templates to CSV")
-    def export_csv(self, request, queryset):
-        return export.templates_csv_response(queryset)
