@@ -15,3 +15,8 @@ from apps.dashboard.jobs import drops_check_job, rollups_refresh_job  # noqa: E4
 
 cron.register(rollups_refresh_job, "default", interval=60)
 cron.register(drops_check_job, "default", interval=600)
+
+# Issue 6: restart template submissions whose job was lost; give back those whose worker died.
+from apps.sms_templates.jobs import template_submission_sweep_job  # noqa: E402
+
+cron.register(template_submission_sweep_job, "default", interval=120)

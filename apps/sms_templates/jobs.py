@@ -45,3 +45,10 @@ def template_submission_run(attempt_id: int) -> None:
         services.template_record_submission(attempt=attempt, error=exc)
         return
     services.template_record_submission(attempt=attempt, result=result)
+
+
+def template_submission_sweep_job() -> None:
+    """Every two minutes (smsdash/cron.py): restart lost submissions, release dead ones."""
+    outcome = services.submission_sweep()
+    if any(outcome.values()):
+        logger.info("template submission sweep: %s", outcome)

@@ -9,6 +9,7 @@ state to itself, which is also how four eyes knows who wrote a template.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -37,6 +38,10 @@ COMMENT_REQUIRED = "Comment is required when sending a template back: tell the a
 NO_PROVIDER_CODE = "“{template}” has no provider template code yet: there is no provider review to refresh."
 CANCELLED_REASON = "The provider cancelled the review."
 SUBMISSION_FAILED = "Submission failed: {error}"
+OUTCOME_UNKNOWN = (
+    "The worker submitting “{name}” stopped before the provider's answer was recorded; check the "
+    "provider's console for this template before submitting it again."
+)
 CREATED = "Created."
 EDITED = "Edited: {fields}."
 ERROR_IN_WORDS = {
@@ -232,6 +237,8 @@ def submission_claim(*, attempt_id: int) -> SubmissionAttempt | None:
 def error_in_words(error: Exception) -> str:
     if isinstance(error, ProviderError):
         return f"{ERROR_IN_WORDS[error.kind]}: {error}"
+    if isinstance(error, TemplateWorkflowError):
+        return error.message
     return f"Unexpected error while calling the provider: {error.__class__.__name__}: {error}"
 
 
@@ -270,6 +277,27 @@ def template_record_submission(
             last_error=attempt.error,
         )
     attempt.template.refresh_from_db()
+
+
+LOST_AFTER = timedelta(minutes=2)  # queued but never started: Redis lost the job, or no worker ran
+STALE_AFTER = timedelta(minutes=15)  # started but never finished: the worker died mid-call
+
+
+def submission_sweep(*, now=None) -> dict[str, int]:
+    """Periodic: restart submissions whose job was lost; give back, with the error in words, those
+    whose worker died (the provider may have the template, so a person decides what to do)."""
+    from apps.sms_templates import jobs
+
+    now = now or timezone.now()
+    pending = SubmissionAttempt.objects.filter(finished_at__isnull=True, template__status=S.SUBMITTED)
+    lost = list(pending.filter(started_at__isnull=True, requested_at__lt=now - LOST_AFTER).values_list("pk", flat=True))
+    for attempt_id in lost:
+        jobs.enqueue_submission(attempt_id)
+    stale = list(pending.filter(started_at__lt=now - STALE_AFTER).select_related("template"))
+    for attempt in stale:
+        error = TemplateWorkflowError(OUTCOME_UNKNOWN.format(name=attempt.template.name))
+        template_record_submission(attempt=attempt, error=error)
+    return {"restarted": len(lost), "abandoned": len(stale)}
 
 
 @transaction.atomic

@@ -1,0 +1,52 @@
+"""The periodic sweep: a lost submission job is restarted, a dead worker's submission is given back."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.sms_templates import services
+from apps.sms_templates.models import SubmissionAttempt, TemplateStatus
+from tests.sms_templates.conftest import template_in
+
+pytestmark = pytest.mark.django_db
+
+S = TemplateStatus
+
+
+def pending_attempt(account, author, *, requested_ago, started_ago=None):
+    template = template_in(S.SUBMITTED, author=author, account=account)
+    now = timezone.now()
+    started = now - started_ago if started_ago is not None else None
+    return SubmissionAttempt.objects.create(
+        template=template, account=account, requested_at=now - requested_ago, started_at=started
+    )
+
+
+def test_a_lost_submission_job_is_started_again(
+    simulator, simulated_account, author, settings, django_capture_on_commit_callbacks
+):
+    settings.JOBS_INLINE = True
+    attempt = pending_attempt(simulated_account(), author, requested_ago=timedelta(minutes=5))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.submission_sweep() == {"restarted": 1, "abandoned": 0}
+    attempt.template.refresh_from_db()
+    assert attempt.template.status == S.PROVIDER_REVIEW and attempt.template.provider_template_code
+
+
+def test_a_fresh_submission_is_left_to_its_worker(account, author, django_capture_on_commit_callbacks):
+    pending_attempt(account, author, requested_ago=timedelta(seconds=30))
+    pending_attempt(account, author, requested_ago=timedelta(minutes=5), started_ago=timedelta(minutes=5))
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.submission_sweep() == {"restarted": 0, "abandoned": 0}
+    assert callbacks == []
+
+
+def test_a_submission_whose_worker_died_goes_back_to_the_reviewers_with_the_reason(account, author):
+    attempt = pending_attempt(account, author, requested_ago=timedelta(minutes=30), started_ago=timedelta(minutes=20))
+    assert services.submission_sweep() == {"restarted": 0, "abandoned": 1}
+    template = attempt.template
+    template.refresh_from_db()
+    assert template.status == S.INTERNALLY_APPROVED
+    assert template.last_error == services.OUTCOME_UNKNOWN.format(name=template.name)
+    assert template.transitions.last().comment == f"Submission failed: {template.last_error}"
