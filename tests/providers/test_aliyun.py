@@ -255,3 +255,27 @@ def test_an_unknown_template_is_an_invalid_request(simulated_account):
     with pytest.raises(ProviderError) as caught:
         client_for(simulated_account("aliyun")).template_status("SMS_000")
     assert caught.value.kind == ErrorKind.INVALID and "SMS_000" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "code,status,kind",
+    [
+        ("SignatureDoesNotMatch", 400, ErrorKind.AUTH),
+        ("InvalidAccessKeyId.NotFound", 404, ErrorKind.AUTH),
+        ("isp.RAM_PERMISSION_DENY", 200, ErrorKind.AUTH),
+        ("isv.AMOUNT_NOT_ENOUGH", 200, ErrorKind.AUTH),
+        ("Throttling.User", 400, ErrorKind.THROTTLED),
+        ("isv.BUSINESS_LIMIT_CONTROL", 200, ErrorKind.THROTTLED),
+        ("isv.DAY_LIMIT_CONTROL", 200, ErrorKind.THROTTLED),
+        ("isp.SYSTEM_ERROR", 200, ErrorKind.TRANSIENT),
+        ("ServiceUnavailable", 503, ErrorKind.TRANSIENT),
+        ("SomethingNew", 500, ErrorKind.TRANSIENT),
+        ("isv.INVALID_PARAMETERS", 200, ErrorKind.INVALID),
+        ("isv.MOBILE_NUMBER_ILLEGAL", 200, ErrorKind.INVALID),
+        ("MissingPhoneNumber", 400, ErrorKind.INVALID),
+    ],
+)
+def test_alibaba_error_codes_are_classified_so_callers_can_act(code, status, kind):
+    from apps.providers.clients.aliyun import classify
+
+    assert classify(code, status) == kind

@@ -202,3 +202,23 @@ def test_the_provider_refuses_an_unknown_sms_type(simulated_account, simulator):
     )
     answer = requests.post(simulator.url + "/", data=body, headers=headers, timeout=5).json()["Response"]
     assert answer["Error"]["Code"] == "InvalidParameterValue.InvalidSmsType"
+
+
+@pytest.mark.parametrize(
+    "code,kind",
+    [
+        ("AuthFailure.SignatureExpire", ErrorKind.AUTH),
+        ("UnauthorizedOperation.ServiceSuspendDueToArrears", ErrorKind.AUTH),
+        ("FailedOperation.ProhibitSubAccountUse", ErrorKind.AUTH),
+        ("RequestLimitExceeded.UinLimitExceeded", ErrorKind.THROTTLED),
+        ("LimitExceeded.PhoneNumberDailyLimit", ErrorKind.THROTTLED),
+        ("InternalError.Timeout", ErrorKind.TRANSIENT),
+        ("ServiceUnavailable", ErrorKind.TRANSIENT),
+        ("InvalidParameterValue.IncorrectPhoneNumber", ErrorKind.INVALID),
+        ("FailedOperation.TemplateIdNotExist", ErrorKind.INVALID),
+    ],
+)
+def test_tencent_error_codes_are_classified_so_callers_can_act(code, kind):
+    from apps.providers.clients.tencent import classify
+
+    assert classify(code) == kind
