@@ -97,6 +97,7 @@ class SmsTemplate(models.Model):
             models.CheckConstraint(condition=models.Q(status__in=TemplateStatus.values), name="template_status_known"),
         ]
         permissions = [("review_smstemplate", "Can review templates and submit them to the provider")]
+        verbose_name = "SMS template"
 
     def __str__(self) -> str:
         return self.name
