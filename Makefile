@@ -8,6 +8,9 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 SIMULATOR_PORT ?= 8025
 PRIVATE_REDIS_PORT ?= 6390
+# honcho gives each process its own $$PORT, so the web server reads WEB_PORT instead.
+export WEB_PORT := $(PORT)
+export SIMULATOR_PORT
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test setup setup-dev chromium migrate demo admin-password lint clean
