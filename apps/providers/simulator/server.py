@@ -128,14 +128,18 @@ class Handler(BaseHTTPRequestHandler):
         logger.debug("simulator: " + format, *args)
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default 5 refuses connections under a benchmark's burst
+
+
 class SimulatorServer:
     """The simulator on host:port (0 = a free port), served from a background thread."""
 
     def __init__(self, state: SimulatorState | None = None, *, host: str = "127.0.0.1", port: int = 0):
         self.state = state or SimulatorState()
         handler = type("BoundHandler", (Handler,), {"state": self.state})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = Server((host, port), handler)
         self.thread: threading.Thread | None = None
 
     @property
