@@ -6,6 +6,7 @@ import pytest
 
 from apps.sms_templates.models import SmsTemplate, TemplateStatus
 from tests.conftest import login
+from tests.sms_templates.conftest import template_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -118,3 +119,56 @@ def test_the_form_offers_only_the_types_the_account_allows_and_counts_while_typi
     assert "Name must be at most 30 characters (it has 31)." in page.inner_text(".errorlist")
     assert not SmsTemplate.objects.exists()
     assert page.console_errors == []
+
+
+def test_a_reviewer_sends_templates_back_in_bulk_and_the_author_reads_why(
+    page, author, reviewer, simulated_account, artifacts
+):
+    account = simulated_account("aliyun", name="Alibaba production")
+    first, second = (template_in(TemplateStatus.AWAITING_REVIEW, author=author, account=account) for _ in range(2))
+    login(page, "bob")
+    page.goto(f"/admin/sms_templates/smstemplate/?status__exact=awaiting_review&account__id__exact={account.pk}")
+    assert page.locator("#result_list tbody tr").count() == 2
+    page.check("#action-toggle")
+    page.select_option("select[name=action]", "send_back")
+    page.click("button[name=index]")
+    page.wait_for_selector("text=These templates go back to their authors")
+    page.fill("#id_comment", "Say which app sends the code.")
+    page.screenshot(path=str(artifacts / "template-bulk-send-back.png"), full_page=True)
+    page.click("input[value='Send back']")
+    page.wait_for_selector("text=2 templates sent back.")
+    logout(page)
+
+    login(page, "alice")
+    page.goto(f"/admin/sms_templates/smstemplate/{first.pk}/change/")
+    assert status_of(page) == "Sent back with comments"
+    assert "Say which app sends the code." in page.inner_text("#timeline")
+    assert page.locator("input[name=_save]").count() == 1  # the author can edit it again
+    second.refresh_from_db()
+    assert second.status == TemplateStatus.SENT_BACK
+    assert page.console_errors == []
+
+
+def test_a_crafted_approval_by_the_author_gets_a_page_saying_why(page, author, simulated_account, artifacts):
+    template = template_in(TemplateStatus.AWAITING_REVIEW, author=author, account=simulated_account())
+    login(page, "alice")
+    page.goto(f"/admin/sms_templates/smstemplate/{template.pk}/change/")
+    assert page.locator("#workflow-approve").count() == 0  # not offered to an author
+    # Turn the withdraw button into an approve button, as a crafted POST would.
+    page.evaluate(
+        "document.getElementById('workflow-withdraw').setAttribute('formaction', "
+        f"'/admin/sms_templates/smstemplate/{template.pk}/workflow/approve/')"
+    )
+    page.click("#workflow-withdraw")
+    page.wait_for_selector("#refusal")
+    assert page.inner_text("#refusal") == (
+        "Only template reviewers may approve templates; alice is not in the “Template reviewers” group."
+    )
+    page.screenshot(path=str(artifacts / "template-crafted-post-refused.png"), full_page=True)
+    template.refresh_from_db()
+    assert template.status == TemplateStatus.AWAITING_REVIEW
+    page.click(f"text=Back to “{template.name}”")
+    page.wait_for_selector("#workflow")
+    refused_url = page.url.replace("/change/", "/workflow/approve/")
+    assert f"HTTP 403 {refused_url}" in page.console_errors  # the refusal, and nothing else went wrong
+    assert all("403" in error for error in page.console_errors)
