@@ -14,9 +14,10 @@ next_attempt_at and the sweep (or the admin's re-send action) picks it up.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.utils import timezone
 
 from apps.messaging.services.reporting import ReportRun, conversions_due, conversions_report, conversions_sweep
 from smsdash.queue import enqueue
@@ -61,14 +62,24 @@ def _follow_up(account_id: int, run: ReportRun, *, draining: bool = False) -> No
         return  # nothing can be scheduled inline; the sweep and the admin re-send cover it
     import django_rq
 
-    queue = django_rq.get_queue(QUEUE)
+    # Follow-ups belong to no transaction: enqueue now, whatever django-rq's commit mode says.
+    queue = django_rq.get_queue(QUEUE, commit_mode="auto")
     for conversion_id, delay in run.retries:
-        queue.enqueue_in(timedelta(seconds=delay), report_conversions, account_id, [conversion_id])
+        queue.enqueue_at(
+            _not_before(timezone.now() + timedelta(seconds=delay)), report_conversions, account_id, [conversion_id]
+        )
     if run.resume_at:
         # One drain per account at the end of the cool-down, however many jobs were parked.
-        queue.enqueue_at(run.resume_at, drain_account_backlog, account_id, job_id=f"drain-account-{account_id}")
+        drain_id = f"drain-account-{account_id}"
+        queue.enqueue_at(_not_before(run.resume_at), drain_account_backlog, account_id, job_id=drain_id)
     elif run.probe_succeeded and not draining:
         queue.enqueue(drain_account_backlog, account_id)
+
+
+def _not_before(moment: datetime) -> datetime:
+    # rq's scheduler keeps whole seconds and runs a job in the second it is due, possibly before
+    # the row's next_attempt_at; a job that early would find nothing to claim. Round up.
+    return moment.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def _summary(run: ReportRun) -> dict:

@@ -38,3 +38,47 @@ def account(db):
 def api(client, account):
     _, raw = api_token_create(account=account, name="login service")
     return ApiClient(client, raw)
+
+
+@pytest.fixture
+def rq_redis(redis_connection, settings):
+    """Jobs go to a real Redis (the test database of it), as with REDIS_URL set."""
+    from apps.providers import breaker
+    from tests import services
+
+    url = services.test_redis_url()
+    settings.REDIS_URL = url
+    settings.JOBS_INLINE = False
+    settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 600} for name in ("default", "reports", "sync")}
+    breaker._connections.clear()
+    yield redis_connection
+    breaker._connections.clear()
+
+
+@pytest.fixture
+def shared_database(transactional_db, tmp_path):
+    """A database URL other processes (rq workers) can open and see this test's committed rows.
+
+    PostgreSQL: the test database itself. SQLite: the in-memory test database is invisible to
+    other processes, so the test runs on a migrated file database instead, for its duration.
+    """
+    from django.core.management import call_command
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    if connection.vendor == "postgresql":
+        user = settings_dict["USER"] + (f":{settings_dict['PASSWORD']}" if settings_dict["PASSWORD"] else "")
+        yield f"postgres://{user}@{settings_dict['HOST']}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+        return
+    # Closing an in-memory SQLite connection would destroy the suite's database: set it aside.
+    original, in_memory = settings_dict["NAME"], connection.connection
+    path = tmp_path / "shared.sqlite3"
+    connection.connection = None
+    settings_dict["NAME"] = str(path)
+    try:
+        call_command("migrate", verbosity=0)
+        yield f"sqlite:///{path}"
+    finally:
+        connection.close()
+        settings_dict["NAME"] = original
+        connection.connection = in_memory

@@ -1,0 +1,136 @@
+"""The reporting pipeline with real Redis and real rq workers, against the simulator over HTTP.
+
+In-process burst workers (rq's SimpleWorker, scheduler included) for the outage run; worker
+processes (`manage.py rqworker`) sharing the test database for the two-worker and crash runs.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db.models import Sum
+
+from apps.messaging import jobs
+from apps.messaging.models import Conversion, ReportState
+from apps.messaging.services import api_token_create
+from apps.providers import breaker as breakers
+from apps.providers.models import Provider
+from smsdash.queue import enqueue
+from tests import services
+from tests.messaging.conftest import ApiClient
+from tests.messaging.reporting_helpers import convert, sent_messages, simulator_counts
+from tests.messaging.workers import WorkerProcess, burst, wait_for
+
+pytestmark = pytest.mark.redis
+
+
+def reported() -> int:
+    return Conversion.objects.filter(report_state=ReportState.REPORTED).count()
+
+
+@pytest.mark.django_db
+def test_an_outage_during_1000_conversions_loses_none_and_reports_each_exactly_once(
+    rq_redis, settings, simulator, simulated_account, client, django_capture_on_commit_callbacks
+):
+    settings.CIRCUIT_BREAKER = {"FAILURE_THRESHOLD": 5, "COOL_DOWN_SECONDS": 1}
+    settings.CONVERSION_REPORTING = {**settings.CONVERSION_REPORTING, "RETRY_BASE_SECONDS": 0.2}
+    account = simulated_account(Provider.TENCENT)  # 1,000 reports/s: Tencent's documented limit
+    messages = sent_messages(simulator, account, 1000)
+    api = ApiClient(client, api_token_create(account=account, name="app")[1])
+    simulator.set_faults(provider="tencent", outage=True)
+
+    items = [{"message_id": m.provider_message_id, "status": "converted"} for m in messages]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post("conversions", {"items": items}).json()["created"] == 1000
+    burst()  # the job meets the outage: the breaker opens after 5 failures and parks the rest
+    assert breakers.breaker_for(account).state == breakers.OPEN
+    assert Conversion.objects.filter(report_state=ReportState.PENDING).count() == 1000
+    assert simulator.stats()["requests"]["tencent"]["ReportConversion"] == 5
+
+    time.sleep(1.2)
+    burst()  # the cool-down is over: one probe, still failing, re-opens the breaker
+    assert simulator.stats()["requests"]["tencent"]["ReportConversion"] <= 12
+    simulator.clear_faults()
+    burst(until=lambda: reported() == 1000, timeout=60)
+
+    conversions = list(Conversion.objects.select_related("message"))
+    assert simulator_counts(simulator, conversions) == [1] * 1000
+    assert sum(simulator.stats()["conversions"].values()) == 1000
+    assert breakers.breaker_for(account).state == breakers.CLOSED
+
+
+@pytest.mark.django_db
+def test_retries_run_through_rqs_scheduler_with_backoff(rq_redis, settings, simulator, simulated_account):
+    settings.CONVERSION_REPORTING = {**settings.CONVERSION_REPORTING, "RETRY_BASE_SECONDS": 0.4}
+    account = simulated_account(Provider.PLIVO)
+    conversions = convert(sent_messages(simulator, account, 1))
+    simulator.set_faults(provider="plivo", throttle=True)
+    jobs.report_conversions(account.pk, [conversions[0].pk])
+    import django_rq
+
+    scheduled = django_rq.get_queue("reports").scheduled_job_registry
+    assert scheduled.count == 1  # the retry waits in rq's scheduled registry, not in a sleeping worker
+    simulator.clear_faults()
+    burst()
+    assert reported() == 0  # not due yet
+    burst(until=lambda: reported() == 1, timeout=10)
+    assert Conversion.objects.get().report_attempts == 2
+    assert simulator_counts(simulator, conversions) == [1]
+
+
+def enqueue_backlog(account, conversions, *, chunk: int = 20, times: int = 1) -> None:
+    ids = [c.pk for c in conversions]
+    for _ in range(times):
+        for start in range(0, len(ids), chunk):
+            enqueue(jobs.report_conversions, account.pk, ids[start : start + chunk], queue="reports")
+
+
+def test_two_workers_draining_the_same_backlog_never_report_a_conversion_twice(
+    rq_redis, shared_database, simulator, simulated_account, tmp_path
+):
+    account = simulated_account(Provider.PLIVO, report_rate_limit=10_000)
+    conversions = convert(sent_messages(simulator, account, 400))
+    enqueue_backlog(account, conversions, times=2)  # every conversion is on the queue twice
+    url = services.test_redis_url()
+    workers = [WorkerProcess(shared_database, url, burst=True, log=tmp_path / f"w{n}.log") for n in (1, 2)]
+    assert [w.wait() for w in workers] == [0, 0], [w.output()[-2000:] for w in workers]
+    assert reported() == 400
+    assert simulator_counts(simulator, Conversion.objects.select_related("message")) == [1] * 400
+    assert all("report_conversions" in w.output() for w in workers), "both workers took jobs"
+
+
+def test_a_killed_worker_and_a_flushed_redis_lose_no_conversion(
+    rq_redis, shared_database, settings, simulator, simulated_account, tmp_path
+):
+    account = simulated_account(Provider.PLIVO, report_rate_limit=10_000)
+    conversions = convert(sent_messages(simulator, account, 600))
+    simulator.set_faults(provider="plivo", latency_ms=4)
+    enqueue_backlog(account, conversions)
+    url = services.test_redis_url()
+
+    first = WorkerProcess(shared_database, url, log=tmp_path / "first.log")
+    wait_for(lambda: reported() >= 100)
+    first.kill()  # mid-job: its claimed rows stay claimed, one report may have gone out unrecorded
+    second = WorkerProcess(shared_database, url, log=tmp_path / "second.log")
+    wait_for(lambda: reported() >= 250)
+    rq_redis.flushdb()  # every queued job is gone
+    time.sleep(1)
+    second.kill()
+    assert reported() < 600
+
+    settings.CONVERSION_REPORTING = {
+        **settings.CONVERSION_REPORTING,
+        "CLAIM_TIMEOUT_SECONDS": 1,
+        "STALE_AFTER_SECONDS": 0,
+    }
+    time.sleep(1.1)
+    assert jobs.sweep_pending_conversions()["requeued"] == 600 - reported()
+    simulator.clear_faults()
+    assert WorkerProcess(shared_database, url, burst=True, log=tmp_path / "third.log").wait() == 0
+
+    assert reported() == 600
+    counts = simulator_counts(simulator, Conversion.objects.select_related("message").order_by("pk"))
+    repeats = Conversion.objects.aggregate(total=Sum("repeat_reports"))["total"]
+    assert min(counts) == 1
+    assert sum(counts) - 600 <= repeats <= 2  # only a dead worker's in-flight report can repeat, and it is counted
