@@ -20,3 +20,9 @@ cron.register(drops_check_job, "default", interval=600)
 from apps.sms_templates.jobs import template_submission_sweep_job  # noqa: E402
 
 cron.register(template_submission_sweep_job, "default", interval=120)
+
+# Issue 4: re-enqueue conversion reports that stayed pending too long (a lost job, a flushed Redis,
+# a killed worker); frees the claims of dead workers.
+from apps.messaging.jobs import sweep_pending_conversions  # noqa: E402
+
+cron.register(sweep_pending_conversions, "reports", interval=60)
