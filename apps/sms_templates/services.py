@@ -35,6 +35,7 @@ ONLY_AUTHORS_OR_REVIEWERS = "Only template authors or reviewers may {action}; {u
 FOUR_EYES = "Four eyes: {user} wrote or edited “{template}”, so another reviewer must approve it."
 WRONG_STATE = "“{template}” is {status}: it cannot be {action} (only from: {allowed})."
 COMMENT_REQUIRED = "Comment is required when sending a template back: tell the author what to change."
+ACCOUNT_INACTIVE = "{account} is inactive: activate the account before submitting templates to it."
 NO_PROVIDER_CODE = "“{template}” has no provider template code yet: there is no provider review to refresh."
 CANCELLED_REASON = "The provider cancelled the review."
 SUBMISSION_FAILED = "Submission failed: {error}"
@@ -205,6 +206,8 @@ def template_submit_to_provider(*, template: SmsTemplate, actor: Any, comment: s
     locked = _locked(template)
     _require_state(locked, SUBMIT_TO_PROVIDER_FROM, "submitted to the provider")
     account = ProviderAccount.objects.select_for_update().get(pk=locked.account_id)  # serialises the limit check
+    if not account.is_active:
+        raise TemplateWorkflowError(ACCOUNT_INACTIVE.format(account=account.name))
     limits.check_submission_allowed(account)
     attempt = SubmissionAttempt.objects.create(template=locked, account=account, requested_by=actor)
     previous = locked.provider_template_code

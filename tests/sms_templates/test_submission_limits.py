@@ -100,3 +100,13 @@ def test_a_bulk_submission_sends_the_first_and_explains_the_rest(client, author,
     assert messages[1].startswith("Alibaba Cloud requires at least 30 s between two template submissions")
     first.refresh_from_db(), second.refresh_from_db()
     assert (first.status, second.status) == (S.SUBMITTED, S.INTERNALLY_APPROVED)
+
+
+def test_an_inactive_account_takes_no_submissions(author, reviewer, account):
+    template = template_in(S.INTERNALLY_APPROVED, author=author, account=account)
+    account.is_active = False
+    account.save()
+    with pytest.raises(services.TemplateWorkflowError) as refused:
+        services.template_submit_to_provider(template=template, actor=reviewer)
+    assert refused.value.message == services.ACCOUNT_INACTIVE.format(account="Alibaba main")
+    assert SubmissionAttempt.objects.count() == 0
