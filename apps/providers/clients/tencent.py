@@ -200,7 +200,9 @@ class TencentClient(ProviderClient):
 
     def template_status(self, template_code: str) -> TemplateReview:
         if not template_code.isdigit():
-            raise ProviderError(ErrorKind.INVALID, f"TemplateId must be a number, not {template_code!r}")
+            raise ProviderError(
+                ErrorKind.INVALID, f"TemplateId must be a number, not {template_code!r}", provider="tencent"
+            )
         data: dict = {}
         for international in (0, 1):  # the list is per site; a template lives on one of them
             data = self.call(
