@@ -279,3 +279,18 @@ def test_alibaba_error_codes_are_classified_so_callers_can_act(code, status, kin
     from apps.providers.clients.aliyun import classify
 
     assert classify(code, status) == kind
+
+
+def test_a_request_signed_too_long_ago_is_refused(simulated_account, simulator):
+    from urllib.parse import urlencode
+
+    from apps.providers.clients import signing
+    from apps.providers.simulator import defaults
+
+    key_id, secret = defaults.DEMO_ALIYUN_KEY
+    params = {"Action": "SendSms", "Version": "2017-05-25", "AccessKeyId": key_id, "SignatureMethod": "HMAC-SHA1",
+              "SignatureVersion": "1.0", "SignatureNonce": "n-1", "Format": "JSON",
+              "Timestamp": (now() - timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+    params["Signature"] = signing.rpc_signature(params, "POST", secret)
+    answer = requests.post(f"{simulator.url}/?{urlencode(params)}", timeout=5)
+    assert (answer.status_code, answer.json()["Code"]) == (400, "InvalidTimeStamp.Expired")

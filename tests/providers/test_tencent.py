@@ -222,3 +222,12 @@ def test_tencent_error_codes_are_classified_so_callers_can_act(code, kind):
     from apps.providers.clients.tencent import classify
 
     assert classify(code) == kind
+
+
+def test_a_request_signed_more_than_five_minutes_ago_is_refused(simulated_account, simulator, monkeypatch):
+    client = client_for(simulated_account("tencent"))
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000)  # the caller's clock is far behind
+    headers, body = client.signed_request("DescribeSmsTemplateList", {"International": 0})
+    monkeypatch.undo()
+    answer = requests.post(simulator.url + "/", data=body, headers=headers, timeout=5).json()["Response"]
+    assert answer["Error"]["Code"] == "AuthFailure.SignatureExpire"
