@@ -1,8 +1,15 @@
 from django.contrib import admin
 
 from apps.dashboard.export import CsvExportMixin
+from apps.messaging.api.admin import (  # issue 4: API tokens, re-send, circuit state
+    CONVERSION_READONLY,
+    ApiTokenAdmin,
+    breaker_state,
+    report_pending_now,
+    resend_conversions,
+)
 from apps.messaging.delivery.admin import DeliveryReceiptAdmin, sync_messages_now  # noqa: F401
-from apps.messaging.models import Conversion, SentMessage
+from apps.messaging.models import ApiToken, Conversion, SentMessage
 from smsdash.paging import LargeTableAdminMixin
 
 
@@ -30,7 +37,17 @@ class SentMessageAdmin(CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin):
 
 @admin.register(Conversion)
 class ConversionAdmin(CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin):
-    list_display = ["message", "status", "converted_at", "report_state", "report_attempts", "last_error", "reported_at"]
+    list_display = [
+        "message",
+        "status",
+        "converted_at",
+        "report_state",
+        "report_attempts",
+        "last_error",
+        "reported_at",
+        breaker_state,  # issue 4
+    ]
+    actions = [resend_conversions, report_pending_now]  # issue 4
     list_filter = ["message__account__provider", "message__account", "status", "report_state", "converted_at"]
     search_fields = ["=message__phone", "=message__provider_message_id", "=message__template_code"]
     date_hierarchy = "converted_at"
@@ -45,4 +62,8 @@ class ConversionAdmin(CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin):
         "claimed_at",
         "next_attempt_at",
         "created_at",
+        *CONVERSION_READONLY,  # issue 4
     ]
+
+
+admin.site.register(ApiToken, ApiTokenAdmin)  # issue 4
