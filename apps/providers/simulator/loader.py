@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from apps.providers.simulator.state import Message, SimulatorState, Template
 
@@ -60,8 +60,6 @@ class DatabaseLoader:
             self.lock.release()
             if threading.current_thread() is not threading.main_thread():
                 connection.close()  # request threads come and go: do not leave their connections open
-            else:
-                close_old_connections()
 
     def _load_messages(self, accounts: dict) -> int:
         from apps.messaging.models import SentMessage
