@@ -149,6 +149,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "smsdash@localhost")
 # The provider simulator of `make run` and the tests (apps/providers/simulator/).
 SIMULATOR_PORT = envint("SIMULATOR_PORT", "8025")
 
+# Delivery sync (issue 5): threads per run; the provider calls of one run overlap across them.
+SYNC_WORKERS = envint("SYNC_WORKERS", "4")
+
 # Dashboard drop alerts (apps/dashboard/alerts.py): a segment's conversion rate this many percent
 # below its trailing baseline, with at least DROP_MIN_MESSAGES requested and a z-score of DROP_MIN_Z.
 DASHBOARD_DROP_THRESHOLD_PERCENT = envint("DASHBOARD_DROP_THRESHOLD_PERCENT", "25")

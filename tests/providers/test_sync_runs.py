@@ -4,9 +4,10 @@ against the simulator over HTTP, with the Redis lock and with the no-Redis fallb
 from __future__ import annotations
 
 import threading
-import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from apps.messaging.models import SentMessage
 from apps.providers.models import Provider, SyncKind, SyncRun, SyncStatus
@@ -45,6 +46,15 @@ def crash_after_pages(monkeypatch, pages: int):
     monkeypatch.setattr(runs, "run_progress", progress_then_crash)
 
 
+def let_the_lock_expire(run):
+    """What LOCK_TTL seconds without a heartbeat look like: the Redis key gone, the heartbeat old."""
+    lock = locks.SyncLock(run.account_id, run.kind)
+    if lock.shared:
+        assert lock.connection.delete(lock.name)  # the crashed run still held it
+    old = timezone.now() - timedelta(seconds=locks.LOCK_TTL + 1)
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=old)
+
+
 def delivery(account, **kwargs):
     return sync_execute(account=account, kind=SyncKind.DELIVERY, **kwargs)
 
@@ -54,16 +64,16 @@ def test_a_crashed_run_is_resumed_by_the_next_without_redoing_finished_pages(
 ):
     account = fresh_breaker(simulated_account(Provider.ALIYUN))
     messages = seed_six_phones(simulator, account)
-    monkeypatch.setattr(locks, "LOCK_TTL", 1)
     crash_after_pages(monkeypatch, 5)  # mid-way through the third group, after its first page
     with pytest.raises(Crash):
         delivery(account)
     crashed = SyncRun.objects.get()
-    assert (crashed.status, crashed.pages_fetched, crashed.cursor["page"]) == (SyncStatus.RUNNING, 5, 1)
+    assert (crashed.status, crashed.pages_fetched) == (SyncStatus.RUNNING, 5)
+    assert crashed.cursor["after"] == f"{crashed.cursor['after'][:10]}|{PHONES[1]}"  # two groups done
+    assert [state["page"] for state in crashed.cursor["partial"].values()] == [1]  # the third: page 1 of 2
     assert delivery(account) is None  # its lock (or heartbeat) has not expired yet: no second run
     monkeypatch.undo()
-    monkeypatch.setattr(locks, "LOCK_TTL", 1)
-    time.sleep(1.2)
+    let_the_lock_expire(crashed)
     resumed = delivery(account)
     crashed.refresh_from_db()
     assert (resumed.status, resumed.resumed_from, resumed.pages_fetched) == (SyncStatus.SUCCEEDED, crashed, 7)
@@ -72,6 +82,27 @@ def test_a_crashed_run_is_resumed_by_the_next_without_redoing_finished_pages(
     assert calls(simulator, "aliyun", "QuerySendDetails") == 12  # every page exactly once
     assert set(SentMessage.objects.filter(account=account).values_list("delivery_status", flat=True)) == {"delivered"}
     assert len(messages) == 360
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_on_several_threads_resumes_after_a_crash_without_redoing_pages(
+    simulator, simulated_account, monkeypatch, settings
+):
+    settings.SYNC_WORKERS = 3  # PostgreSQL: three threads; in-memory SQLite runs them in turn
+    account = fresh_breaker(simulated_account(Provider.ALIYUN))
+    seed_six_phones(simulator, account)
+    crash_after_pages(monkeypatch, 5)
+    with pytest.raises(Crash):
+        delivery(account)
+    crashed = SyncRun.objects.get()
+    monkeypatch.undo()
+    let_the_lock_expire(crashed)
+    resumed = delivery(account)
+    crashed.refresh_from_db()
+    assert (resumed.status, crashed.status) == (SyncStatus.SUCCEEDED, SyncStatus.INTERRUPTED)
+    assert crashed.pages_fetched >= 5 and crashed.pages_fetched + resumed.pages_fetched == 12
+    assert calls(simulator, "aliyun", "QuerySendDetails") == 12
+    assert set(SentMessage.objects.filter(account=account).values_list("delivery_status", flat=True)) == {"delivered"}
 
 
 def test_a_second_run_of_the_same_kind_does_not_start_while_one_runs(

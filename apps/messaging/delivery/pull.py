@@ -4,8 +4,9 @@ Pending messages are grouped by (provider send date, phone): one Alibaba QuerySe
 rows) or one Tencent PullSmsSendStatusByPhoneNumber call covers every message of one phone on one
 day, so a group costs ceil(records / page size) calls, the minimum. Plivo answers one message per
 detail call and 20 per list page: a lone message is asked by id, a phone's several messages by list.
-Groups run in key order and the run's cursor records the last finished group and page, so a resumed
-run skips what is done and continues mid-group at the next page.
+Groups run in key order on a few threads (SYNC_WORKERS); the run's cursor records the finished groups
+and pages (apps/providers/sync/ordered.py), so a resumed run skips what is done and continues
+mid-group at the next page.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from apps.messaging.delivery.services import delivery_apply, delivery_expire_sta
 from apps.messaging.models import DeliveryStatus, ReceiptSource, SentMessage
 from apps.providers.clients.base import DeliveryQuery, ErrorKind, ProviderClient, ProviderError
 from apps.providers.models import Provider, ProviderAccount
+from apps.providers.sync.ordered import OrderedProgress, run_ordered
 
 PAGE_SIZES = {Provider.ALIYUN: 50, Provider.TENCENT: 100, Provider.PLIVO: 20}
 
@@ -60,20 +62,18 @@ def sync_delivery(ctx) -> None:
     if scope_ids is None:
         delivery_expire_stale(account=account)
         match_stored_receipts(account=account)
-    after = cursor.get("after", "")
-    groups = [g for g in plan_groups(account=account, client=ctx.client, message_ids=scope_ids) if g.key > after]
+    groups = plan_groups(account=account, client=ctx.client, message_ids=scope_ids)
+    todo = set(OrderedProgress.pending([g.key for g in groups], cursor))
+    groups = [g for g in groups if g.key in todo]
+    progress = OrderedProgress([g.key for g in groups], cursor)
     ctx.set_total(len(groups))
-    for group in groups:
-        resuming = cursor.get("group") == group.key
-        start_page = int(cursor.get("page", 0)) + 1 if resuming else 1
-        _sync_group(ctx, group, start_page, cursor.get("next", "") if resuming else "")
+    run_ordered(groups, lambda group: _sync_group(ctx, group, progress), progress=progress, workers=ctx.workers)
 
 
-def _sync_group(ctx, group: Group, page: int, next_cursor: str) -> None:
-    account = ctx.account
+def _candidates(account: ProviderAccount, group: Group) -> list[SentMessage]:
     day_start = datetime.combine(group.day, time.min, tzinfo=UTC)
     # A generous window around the provider's day: its date may be China time, ours UTC.
-    candidates = list(
+    return list(
         SentMessage.objects.filter(
             account=account,
             phone=group.phone,
@@ -81,6 +81,13 @@ def _sync_group(ctx, group: Group, page: int, next_cursor: str) -> None:
             sent_at__lt=day_start + timedelta(hours=36),
         )
     )
+
+
+def _sync_group(ctx, group: Group, progress: OrderedProgress) -> None:
+    account = ctx.account
+    client = ctx.thread_client()
+    candidates = _candidates(account, group)
+    page, next_cursor = progress.start(group.key)
     while True:
         query = DeliveryQuery(
             phone=group.phone,
@@ -91,22 +98,24 @@ def _sync_group(ctx, group: Group, page: int, next_cursor: str) -> None:
             cursor=next_cursor,
         )
         try:
-            result = ctx.call(ctx.client.delivery_status, query)
+            result = ctx.call(client.delivery_status, query)
         except ProviderError as error:
             if error.kind != ErrorKind.INVALID:
                 raise
-            ctx.skip(label=f"{group.phone} on {group.day}", error=error, cursor={"after": group.key})
+            with progress.lock:
+                ctx.skip(label=f"{group.phone} on {group.day}", error=error, cursor=progress.group_finished(group.key))
             return
         applied = delivery_apply(
             account=account, records=result.records, source=ReceiptSource.PULL, candidates=candidates
         )
-        finished = not result.has_more
-        if finished:
-            progress = {"after": group.key}
-        else:
-            progress = {"after": ctx.cursor.get("after", ""), "group": group.key, "page": page}
-            progress["next"] = result.next_cursor
-        ctx.page_done(cursor=progress, seen=len(result.records), updated=applied.updated, unit_finished=finished)
-        if finished:
+        with progress.lock:
+            if result.has_more:
+                cursor = progress.page_finished(group.key, page, result.next_cursor)
+            else:
+                cursor = progress.group_finished(group.key)
+            ctx.page_done(
+                cursor=cursor, seen=len(result.records), updated=applied.updated, unit_finished=not result.has_more
+            )
+        if not result.has_more:
             return
         page, next_cursor = page + 1, result.next_cursor

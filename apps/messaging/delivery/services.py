@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from datetime import timezone as tz
 
@@ -40,13 +40,11 @@ class ApplyResult:
     updated: int = 0
     unchanged: int = 0
     unmatched: int = 0
-    updated_ids: list[int] = field(default_factory=list)
 
     def add(self, other: ApplyResult) -> None:
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.unmatched += other.unmatched
-        self.updated_ids.extend(other.updated_ids)
 
 
 @transaction.atomic
@@ -63,34 +61,40 @@ def delivery_apply(
     """
     result = ApplyResult()
     messages = match_records(account=account, records=records, candidates=candidates)
+    finals: dict[int, tuple[SentMessage, DeliveryRecord]] = {}
     for record, message in zip(records, messages, strict=True):
         if message is None:
             _receipt_store(account=account, record=record, source=source)
             result.unmatched += 1
-        elif _apply_to_message(message=message, record=record):
-            result.updated += 1
-            result.updated_ids.append(message.pk)
-        else:
+        elif record.state == DeliveryState.PENDING or message.delivery_status in FINAL_STATES:
+            _log_contradiction(message, record)
             result.unchanged += 1
+        else:
+            finals[message.pk] = (message, record)
+    result.updated = _apply_final(finals.values())
+    result.unchanged += len(finals) - result.updated
     return result
 
 
-def _apply_to_message(*, message: SentMessage, record: DeliveryRecord) -> bool:
-    if record.state == DeliveryState.PENDING:
-        return False
-    changed = SentMessage.objects.filter(pk=message.pk, delivery_status__in=OPEN_STATES).update(
-        delivery_status=DeliveryStatus(record.state.value),
-        error_code=record.error_code[:64],
-        received_at=record.received_at,
-        updated_at=timezone.now(),
-    )
-    if changed:
+def _apply_final(pairs) -> int:
+    """One UPDATE for a page of final statuses. The delivery_status condition is what makes it
+    idempotent under races: a message another worker resolved meanwhile is left alone."""
+    changed = []
+    for message, record in pairs:
         message.delivery_status = DeliveryStatus(record.state.value)
         message.error_code, message.received_at = record.error_code[:64], record.received_at
-    elif message.delivery_status != record.state.value:
+        message.updated_at = timezone.now()
+        changed.append(message)
+    if not changed:
+        return 0
+    fields = ["delivery_status", "error_code", "received_at", "updated_at"]
+    return SentMessage.objects.filter(delivery_status__in=OPEN_STATES).bulk_update(changed, fields)
+
+
+def _log_contradiction(message: SentMessage, record: DeliveryRecord) -> None:
+    if record.state != DeliveryState.PENDING and message.delivery_status != record.state.value:
         # Providers do not take back a final status; keep the first and say so.
         logger.info("ignored %s for message %s, already %s", record.state, message.pk, message.delivery_status)
-    return bool(changed)
 
 
 def receipt_fingerprint(record: DeliveryRecord) -> str:

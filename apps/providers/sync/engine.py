@@ -5,10 +5,14 @@ which paces calls (rate limit), backs off on throttling, and stops at an open ci
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.conf import settings
+from django.db import connection
 
 from apps.providers import ratelimit
 from apps.providers.breaker import breaker_for
@@ -48,10 +52,25 @@ class SyncContext:
     lock: SyncLock
     attempts: int = field(default=0)
     skipped: list[str] = field(default_factory=list)
+    owner: threading.Thread = field(default_factory=threading.current_thread)
 
     @property
     def cursor(self) -> dict:
         return dict(self.run.cursor or {})
+
+    @property
+    def workers(self) -> int:
+        """Threads for the run's groups (SYNC_WORKERS). Inside a transaction (an inline caller's
+        atomic block) other threads could not see its uncommitted rows: then everything runs here."""
+        if connection.in_atomic_block:
+            return 1
+        if connection.vendor == "sqlite" and connection.is_in_memory_db():
+            return 1  # one in-memory database shared by threads cannot take concurrent writes
+        return max(1, int(getattr(settings, "SYNC_WORKERS", 4)))
+
+    def thread_client(self) -> ProviderClient:
+        """The account's client for the calling thread (a requests.Session is not thread-safe)."""
+        return self.client if threading.current_thread() is self.owner else client_for(self.account)
 
     def call(self, operation: Callable[..., Any], *args: Any) -> Any:
         """Call the provider: paced, retried with exponential back-off, refused while the breaker is open."""

@@ -29,7 +29,8 @@ class SyncLock:
     def acquire(self) -> bool:
         if self.connection is None:
             return True
-        self._lock = self.connection.lock(self.name, timeout=LOCK_TTL, blocking=False)
+        # thread_local=False: the run's worker threads refresh the lock its first thread took.
+        self._lock = self.connection.lock(self.name, timeout=LOCK_TTL, blocking=False, thread_local=False)
         return bool(self._lock.acquire(blocking=False))
 
     def refresh(self) -> bool:
