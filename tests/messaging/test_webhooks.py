@@ -166,3 +166,23 @@ def test_plivo_receipt_for_an_unknown_message_is_stored_with_200(client):
     response = plivo_post(client, account, plivo_form("uuid-later", "sent"))
     assert response.status_code == 200
     assert DeliveryReceipt.objects.get().state == "pending"
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("queued", "pending"),
+        ("sent", "pending"),
+        ("delivered", "delivered"),
+        ("read", "delivered"),
+        ("undelivered", "failed"),
+        ("failed", "failed"),
+        ("rejected", "failed"),
+    ],
+)
+def test_every_plivo_message_state(client, status, expected):
+    account = make_account(Provider.PLIVO)
+    message = make_message(account, provider_message_id=f"uuid-{status}", phone="+14155552222")
+    assert plivo_post(client, account, plivo_form(f"uuid-{status}", status), nonce=status).status_code == 200
+    message.refresh_from_db()
+    assert message.delivery_status == expected
