@@ -25,9 +25,7 @@ def enqueue(func: Callable[..., Any], *args: Any, queue: str = "default", **job_
         if settings.JOBS_INLINE:
             run_inline(func, *args)
         else:
-            import django_rq
-
-            django_rq.get_queue(queue).enqueue_call(func, args=args, **job_options)
+            _queue(queue).enqueue_call(func, args=args, **job_options)
 
     transaction.on_commit(start)
 
@@ -39,3 +37,17 @@ def run_inline(func: Callable[..., Any], *args: Any) -> None:
         func(*args)
     except Exception:
         logger.exception("inline job %s failed", getattr(func, "__name__", func))
+
+
+_queues: dict = {}
+
+
+def _queue(name: str):
+    """The django-rq queue, kept per process: django_rq.get_queue() opens a new Redis connection
+    pool on every call, which cost more than the rest of an ingest request (issue 4 benchmark)."""
+    import django_rq
+
+    key = (name, repr(settings.RQ_QUEUES.get(name)))
+    if key not in _queues:
+        _queues[key] = django_rq.get_queue(name)
+    return _queues[key]

@@ -28,6 +28,7 @@ class _Message:
     sent_at: datetime
     trackable: bool
     country: str
+    conversion_id: int | None  # already converted: the new item is a duplicate
 
 
 def conversion_record(*, account: ProviderAccount, item: ConversionInput) -> ItemResult:
@@ -51,9 +52,7 @@ def conversions_record_batch(*, account: ProviderAccount, items: Sequence[Conver
 def _record(account: ProviderAccount, items: Sequence[ConversionInput]) -> list[ItemResult]:
     now = timezone.now()
     messages = _resolve_messages(account, items)
-    existing = dict(
-        Conversion.objects.filter(message_id__in=[m.id for m in messages.values() if m]).values_list("message_id", "id")
-    )
+    existing = {m.id: m.conversion_id for m in messages.values() if m and m.conversion_id}
     results: list[ItemResult] = []
     new: list[tuple[ItemResult, Conversion]] = []
     batch_duplicates: list[tuple[ItemResult, int]] = []  # same message twice in this batch
@@ -81,15 +80,16 @@ def _resolve_messages(account: ProviderAccount, items: Sequence[ConversionInput]
     """(kind, value) -> the message; None when out_id is ambiguous; missing when unknown."""
     by_id = {i.provider_message_id for i in items if i.provider_message_id}
     by_out = {i.out_id for i in items if i.out_id and not i.provider_message_id}
-    fields = ("id", "sent_at", "trackable", "country", "provider_message_id", "out_id")
+    # One query per kind, the existing conversion joined in: no separate duplicate lookup.
+    fields = ("id", "sent_at", "trackable", "country", "conversion__id", "provider_message_id", "out_id")
     found: dict[tuple[str, str], _Message | None] = {}
     if by_id:
         for row in SentMessage.objects.filter(account=account, provider_message_id__in=by_id).values_list(*fields):
-            found[("id", row[4])] = _Message(*row[:4])
+            found[("id", row[5])] = _Message(*row[:5])
     if by_out:
         for row in SentMessage.objects.filter(account=account, out_id__in=by_out).values_list(*fields):
-            key = ("out", row[5])
-            found[key] = _Message(*row[:4]) if key not in found else None
+            key = ("out", row[6])
+            found[key] = _Message(*row[:5]) if key not in found else None
     return found
 
 

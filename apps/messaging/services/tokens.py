@@ -42,10 +42,9 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     """The active token for this raw value, with its account loaded; None when unknown or revoked."""
     if not raw.startswith(ApiToken.PREFIX):
         return None
-    token = (
-        ApiToken.objects.select_related("account").filter(token_hash=token_digest(raw), revoked_at__isnull=True).first()
-    )
-    if token is None:
+    try:  # get(), not first(): first() would add an ORDER BY joined to the account
+        token = ApiToken.objects.select_related("account").get(token_hash=token_digest(raw), revoked_at__isnull=True)
+    except ApiToken.DoesNotExist:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:

@@ -1,0 +1,246 @@
+"""Ingest API load benchmark under gunicorn on PostgreSQL, against a bare-Django-view anchor, and
+the reporting throughput from the queue to the provider simulator.
+
+    .venv/bin/python -m bench.ingest.run [--seconds 5] [--workers 4] [--threads 4] [--write]
+
+Needs PostgreSQL (database smsdash_bench4, created if missing) and Redis (database 4, flushed).
+Everything runs on this machine: gunicorn, PostgreSQL, Redis, the load generator (bench/ingest/
+load.py), and for the reporting part `simulate_providers` and rqworker processes. With --write the
+figures replace the "Issue 4" section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+ENV = {
+    "DATABASE_URL": f"{PG}/smsdash_bench4",
+    "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"),
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+    "FIELD_ENCRYPTION_KEYS": "ZmFrZS1iZW5jaC1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "false",
+    "DJANGO_SETTINGS_MODULE": "bench.ingest.settings",
+    "LOG_LEVEL": "WARNING",
+}
+os.environ.update(ENV)
+
+
+def create_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'smsdash_bench4'").fetchone():
+            conn.execute("CREATE DATABASE smsdash_bench4")
+
+
+create_database()
+import django  # noqa: E402
+
+django.setup()
+
+import redis  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from apps.messaging.models import Conversion, ReportState  # noqa: E402
+from apps.messaging.services import ConversionInput, conversions_record_batch  # noqa: E402
+from bench.ingest import data, load  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def start(args: list[str], **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(args, cwd=ROOT, env={**os.environ, **ENV}, **kwargs)
+
+
+def gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
+    process = start(
+        [str(ROOT / ".venv/bin/gunicorn"), "smsdash.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+         "-k", "gthread", "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"]
+    )  # fmt: skip
+    wait_port(port)
+    return process
+
+
+def ingest_scenarios(port: int, args) -> list[dict]:
+    account, token = data.ingest_account()
+    pool = iter(data.messages(account, "b", args.pool))
+    now = timezone.now().isoformat()
+    results = []
+
+    def api_body(rows):
+        items = [{"message_id": mid, "status": "converted", "converted_at": now} for _, mid in rows]
+        return json.dumps(items[0] if len(items) == 1 else {"items": items}).encode()
+
+    def anchor_body(rows):
+        items = [{"message_pk": pk, "status": "converted", "converted_at": now} for pk, _ in rows]
+        return json.dumps(items[0] if len(items) == 1 else {"items": items}).encode()
+
+    plan = [
+        ("API, single, closed loop", "/api/v1/conversions", token, api_body, 1, None, 16),
+        ("anchor, single, closed loop", "/bench/anchor/conversions", None, anchor_body, 1, None, 16),
+        ("API, single, paced 1,000/s", "/api/v1/conversions", token, api_body, 1, 1000, 64),
+        ("anchor, single, paced 1,000/s", "/bench/anchor/conversions", None, anchor_body, 1, 1000, 64),
+        ("API, batches of 1,000", "/api/v1/conversions", token, api_body, 1000, None, 4),
+        ("anchor, batches of 1,000", "/bench/anchor/conversions", None, anchor_body, 1000, None, 4),
+    ]
+    for name, path, auth, body, per, rate, concurrency in plan:
+        budget = int(args.seconds * (rate or (args.max_rate if per == 1 else args.max_batch_rate)) * per) + per
+        rows = [next(pool) for _ in range(budget)]
+
+        def make(i, rows=rows, per=per, body=body):
+            chunk = rows[i * per : (i + 1) * per]
+            if len(chunk) < per:
+                raise RuntimeError("message pool exhausted: raise --pool")
+            return body(chunk)
+
+        result = load.run(
+            "127.0.0.1", port, path, auth, make, seconds=args.seconds, concurrency=concurrency, rate=rate, items_per=per
+        )
+        summary = {"case": name, **result.summary()}
+        print(json.dumps(summary), flush=True)
+        results.append(summary)
+    return results
+
+
+def reporting(args) -> dict:
+    redis.Redis.from_url(ENV["REDIS_URL"]).flushdb()  # drop the ingest runs' report jobs (they point nowhere)
+    port = free_port()
+    account = data.report_account(f"http://127.0.0.1:{port}")
+    messages = data.messages(account, "r", args.reports)
+    simulator = start(
+        [sys.executable, "manage.py", "simulate_providers", "--port", str(port)], stdout=subprocess.DEVNULL
+    )
+    wait_port(port, timeout=120)
+    now = timezone.now()
+    for begin in range(0, len(messages), 1000):  # queued as the API queues them: one job per batch of 1,000
+        items = [
+            ConversionInput(status="converted", converted_at=now, provider_message_id=mid)
+            for _, mid in messages[begin : begin + 1000]
+        ]
+        conversions_record_batch(account=account, items=items)
+    started = time.perf_counter()
+    command = [sys.executable, "manage.py", "rqworker", "reports", "--burst", "--with-scheduler"]
+    workers = [start(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(args.report_workers)]
+    for worker in workers:
+        worker.wait()
+    wall = time.perf_counter() - started
+    simulator.terminate()
+    rows = Conversion.objects.filter(message__account=account)
+    done = rows.filter(report_state=ReportState.REPORTED)
+    first, last = (
+        done.order_by(f).values_list("reported_at", flat=True).first() for f in ("reported_at", "-reported_at")
+    )
+    span = (last - first).total_seconds() if first and last else float("nan")
+    return {
+        "reports": rows.count(),
+        "reported": done.count(),
+        "workers": args.report_workers,
+        "wall_s": round(wall, 1),
+        "reports_per_s": round(done.count() / span, 1) if span else None,
+    }
+
+
+def write(results: list[dict], report: dict, args) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    by = {r["case"]: r for r in results}
+
+    def ratio(a, b, key):
+        return f"{by[a][key] / by[b][key]:.0%}" if by[b][key] else "n/a"
+
+    lines = [
+        "## Issue 4: ingest API and conversion reporting",
+        "",
+        f"`.venv/bin/python -m bench.ingest.run --seconds {args.seconds} --workers {args.workers} --threads "
+        f"{args.threads} --write` on {os.uname().machine} ({os.cpu_count()} cores, shared by gunicorn, PostgreSQL, "
+        f"Redis and the load generator), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. gunicorn gthread "
+        f"{args.workers}×{args.threads}, DEBUG off, REDIS_URL set (every accepted conversion is enqueued). "
+        "The anchor is a bare Django view inserting the same Conversion rows (bench/ingest/anchor.py).",
+        "",
+        "| case | requests | req/s | conversions/s | p50 ms | p99 ms | statuses |",
+        "|---|---|---|---|---|---|---|",
+        *[
+            f"| {r['case']} | {r['requests']} | {r['requests_per_s']} | {r['items_per_s']} | {r['p50_ms']} | "
+            f"{r['p99_ms']} | {r['statuses']} |"
+            for r in results
+        ],
+        "",
+        "API / anchor throughput: single closed loop "
+        f"{ratio('API, single, closed loop', 'anchor, single, closed loop', 'items_per_s')}, batches "
+        f"{ratio('API, batches of 1,000', 'anchor, batches of 1,000', 'items_per_s')}.",
+        "",
+        "Reporting, queue → simulator (one Tencent account, limit 1,000/s): "
+        f"{report['reported']} of {report['reports']} conversions reported by {report['workers']} `rqworker` "
+        f"processes in {report['wall_s']} s wall; "
+        f"{report['reports_per_s']} reports/s between the first and the last report.",
+        "",
+    ]
+    section = "\n".join(lines)
+    begin = text.find("## Issue 4:")
+    if begin >= 0:
+        end = text.find("\n## ", begin + 1)
+        text = text[:begin] + section + (text[end + 1 :] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--max-rate", type=int, default=3000, help="message budget per second, single cases")
+    parser.add_argument("--max-batch-rate", type=int, default=40, help="batch budget per second")
+    parser.add_argument("--pool", type=int, default=0, help="messages to seed (default: enough for the budgets)")
+    parser.add_argument("--reports", type=int, default=10_000)
+    parser.add_argument("--report-workers", type=int, default=2)
+    parser.add_argument("--skip-reporting", action="store_true")
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    args.pool = args.pool or int(args.seconds * (2 * args.max_rate + 2 * args.max_batch_rate * 1000 + 2000)) + 10_000
+    call_command("migrate", verbosity=0)
+    data.reset()
+    port = free_port()
+    server = gunicorn(port, args.workers, args.threads)
+    try:
+        results = ingest_scenarios(port, args)
+    finally:
+        server.terminate()
+        server.wait()
+    report = {} if args.skip_reporting else reporting(args)
+    print(json.dumps(report))
+    if args.write and report:
+        write(results, report, args)
+
+
+if __name__ == "__main__":
+    main()
