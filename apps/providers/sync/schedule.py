@@ -12,6 +12,8 @@ from apps.providers.models import ProviderAccount, SyncKind, SyncRun
 from smsdash.queue import enqueue
 
 SYNC_QUEUE = "sync"
+# A first sync of a large backlog takes minutes; past this rq stops it and the next run resumes it.
+SYNC_JOB_TIMEOUT = 3600
 
 
 def kinds_for(account: ProviderAccount) -> list[str]:
@@ -23,11 +25,11 @@ def sync_request(*, account: ProviderAccount, kind: str, ids: list[int] | None =
     if kind == SyncKind.DELIVERY:
         from apps.messaging.delivery.jobs import delivery_sync_job
 
-        enqueue(delivery_sync_job, account.pk, ids, trigger, queue=SYNC_QUEUE)
+        enqueue(delivery_sync_job, account.pk, ids, trigger, queue=SYNC_QUEUE, timeout=SYNC_JOB_TIMEOUT)
     else:
         from apps.providers.sync.jobs import template_review_sync_job
 
-        enqueue(template_review_sync_job, account.pk, ids, trigger, queue=SYNC_QUEUE)
+        enqueue(template_review_sync_job, account.pk, ids, trigger, queue=SYNC_QUEUE, timeout=SYNC_JOB_TIMEOUT)
 
 
 def due_syncs(now: datetime | None = None) -> list[tuple[ProviderAccount, str]]:
