@@ -58,6 +58,7 @@ def test_the_cron_job_enqueues_due_syncs_and_a_worker_runs_them(
         assert sync_schedule_job() == 2
     queue = django_rq.get_queue("sync")
     assert queue.count == 2
+    assert {job.timeout for job in queue.jobs} == {3600}  # a large first sync is not cut at rq's default
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
     runs = {run.kind: run for run in SyncRun.objects.filter(account=account)}
     assert {kind: run.status for kind, run in runs.items()} == {
