@@ -22,6 +22,7 @@ class Result:
     statuses: dict[int, int] = field(default_factory=dict)
     items: int = 0
     elapsed: float = 0.0
+    exhausted: bool = False
 
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
@@ -36,6 +37,7 @@ class Result:
             "p99_ms": round(self.percentile(0.99), 1),
             "mean_ms": round(statistics.fmean(self.latencies) * 1000, 1) if self.latencies else None,
             "statuses": dict(sorted(self.statuses.items())),
+            "exhausted": self.exhausted,
         }
 
 
@@ -66,10 +68,14 @@ async def _connection(host, port, path, token, make_body, counter, result, stop_
             break
         if rate and due > time.perf_counter():
             await asyncio.sleep(due - time.perf_counter())
+        body = make_body(i)
+        if body is None:  # the data set is used up: stop early rather than send duplicates
+            result.exhausted = True
+            break
         if writer is None:
             reader, writer = await asyncio.open_connection(host, port)
         sent = due if rate else time.perf_counter()
-        writer.write(_request(host, port, path, make_body(i), token))
+        writer.write(_request(host, port, path, body, token))
         await writer.drain()
         status, close = await _read_response(reader)
         result.latencies.append(time.perf_counter() - sent)
