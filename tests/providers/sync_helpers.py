@@ -84,3 +84,17 @@ def rq_sync(redis_connection, settings):
     breaker._connections.clear()
     yield redis_connection
     breaker._connections.clear()
+
+
+@pytest.fixture
+def isolated_redis(request, settings):
+    """With REDIS_URL set (CI's second run), keep the locks and breakers of these tests in the test
+    Redis database (flushed around each test), never in the application's."""
+    if settings.REDIS_URL:
+        from apps.providers import breaker
+
+        request.getfixturevalue("redis_connection")
+        url = services.test_redis_url()
+        settings.REDIS_URL = url
+        settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 600} for name in ("default", "reports", "sync")}
+        breaker._connections.clear()

@@ -12,9 +12,12 @@ from apps.messaging.models import DeliveryReceipt, SentMessage
 from apps.providers.models import Provider, SyncKind, SyncStatus
 from apps.providers.sync.engine import sync_execute
 from tests.factories import make_message
+from tests.providers import sync_helpers
 from tests.providers.sync_helpers import a_day_ago_10am, calls, fresh_breaker, seed
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_redis")]
+
+isolated_redis = sync_helpers.isolated_redis
 
 
 def run_delivery(account, **kwargs):

@@ -16,7 +16,9 @@ from apps.providers.sync.engine import sync_execute
 from tests.providers import sync_helpers
 from tests.providers.sync_helpers import calls, fresh_breaker, seed
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_redis")]
+
+isolated_redis = sync_helpers.isolated_redis
 
 lock_backend = sync_helpers.lock_backend
 fast_backoff = sync_helpers.fast_backoff

@@ -17,9 +17,18 @@ from tests.factories import make_account
 from tests.providers import sync_helpers
 from tests.providers.sync_helpers import fresh_breaker, seed
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_redis")]
+
+isolated_redis = sync_helpers.isolated_redis
 
 rq_sync = sync_helpers.rq_sync
+
+
+@pytest.fixture
+def inline_jobs(settings):
+    """The admin actions' jobs run inline here (the Redis path is the cron test's)."""
+    settings.REDIS_URL = ""
+    settings.JOBS_INLINE = True
 
 
 def started(account, kind, minutes_ago):
@@ -71,7 +80,7 @@ def test_the_cron_job_enqueues_due_syncs_and_a_worker_runs_them(
 
 
 def test_sync_now_for_an_account_runs_both_syncs(
-    admin_client, simulator, simulated_account, django_capture_on_commit_callbacks
+    inline_jobs, admin_client, simulator, simulated_account, django_capture_on_commit_callbacks
 ):
     account = fresh_breaker(simulated_account(Provider.TENCENT))
     seed(simulator, account, phone="+8613700000002", count=2)
@@ -90,7 +99,7 @@ def test_sync_now_for_an_account_runs_both_syncs(
 
 
 def test_sync_now_for_selected_messages_asks_only_about_them(
-    admin_client, simulator, simulated_account, django_capture_on_commit_callbacks
+    inline_jobs, admin_client, simulator, simulated_account, django_capture_on_commit_callbacks
 ):
     account = fresh_breaker(simulated_account(Provider.ALIYUN))
     [chosen] = seed(simulator, account, phone="+8613700000003", count=1)
@@ -109,7 +118,7 @@ def test_sync_now_for_selected_messages_asks_only_about_them(
 
 
 def test_sync_now_for_selected_templates_applies_the_providers_review(
-    admin_client, simulator, simulated_account, django_capture_on_commit_callbacks
+    inline_jobs, admin_client, simulator, simulated_account, django_capture_on_commit_callbacks
 ):
     from apps.sms_templates.models import TemplateStatus
     from tests.factories import make_template

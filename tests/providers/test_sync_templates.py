@@ -11,9 +11,12 @@ from apps.providers.sync import runs
 from apps.providers.sync.engine import sync_execute
 from apps.sms_templates.models import TemplateStatus
 from tests.factories import make_template
+from tests.providers import sync_helpers
 from tests.providers.sync_helpers import calls, fresh_breaker
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_redis")]
+
+isolated_redis = sync_helpers.isolated_redis
 
 CODES = {Provider.ALIYUN: ("SMS_470000001", "SMS_470000002"), Provider.TENCENT: ("3100001", "3100002")}
 
