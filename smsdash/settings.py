@@ -149,7 +149,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "smsdash@localhost")
 # The provider simulator of `make run` and the tests (apps/providers/simulator/).
 SIMULATOR_PORT = envint("SIMULATOR_PORT", "8025")
 
-# Delivery sync (issue 5): threads per run; the provider calls of one run overlap across them.
+# Delivery sync (issue 5): threads per run on PostgreSQL, so its provider calls overlap (SQLite: one).
 SYNC_WORKERS = envint("SYNC_WORKERS", "4")
 
 # Dashboard drop alerts (apps/dashboard/alerts.py): a segment's conversion rate this many percent

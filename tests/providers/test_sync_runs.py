@@ -35,17 +35,22 @@ def seed_six_phones(simulator, account, per_phone: int = 60):
     return [m for phone in PHONES for m in seed(simulator, account, phone=phone, count=per_phone)]
 
 
-def crash_after_pages(monkeypatch, pages: int):
-    real = runs.run_progress
-    done = {"pages": 0}
+def crash_before_call(monkeypatch, number: int):
+    """The worker dies as it is about to make its number-th provider call: every page before it
+    has committed, nothing after it happens in that thread."""
+    real = engine.SyncContext.call
+    made = {"calls": 0}
+    lock = threading.Lock()
 
-    def progress_then_crash(run, **kwargs):
-        real(run, **kwargs)
-        done["pages"] += kwargs.get("pages", 0)
-        if done["pages"] == pages:
+    def call_or_crash(self, operation, *args):
+        with lock:
+            made["calls"] += 1
+            crash = made["calls"] == number
+        if crash:
             raise Crash()
+        return real(self, operation, *args)
 
-    monkeypatch.setattr(runs, "run_progress", progress_then_crash)
+    monkeypatch.setattr(engine.SyncContext, "call", call_or_crash)
 
 
 def let_the_lock_expire(run):
@@ -66,7 +71,7 @@ def test_a_crashed_run_is_resumed_by_the_next_without_redoing_finished_pages(
 ):
     account = fresh_breaker(simulated_account(Provider.ALIYUN))
     messages = seed_six_phones(simulator, account)
-    crash_after_pages(monkeypatch, 5)  # mid-way through the third group, after its first page
+    crash_before_call(monkeypatch, 6)  # mid-way through the third group, after its first page
     with pytest.raises(Crash):
         delivery(account)
     crashed = SyncRun.objects.get()
@@ -93,7 +98,7 @@ def test_a_run_on_several_threads_resumes_after_a_crash_without_redoing_pages(
     settings.SYNC_WORKERS = 3  # PostgreSQL: three threads; in-memory SQLite runs them in turn
     account = fresh_breaker(simulated_account(Provider.ALIYUN))
     seed_six_phones(simulator, account)
-    crash_after_pages(monkeypatch, 5)
+    crash_before_call(monkeypatch, 6)
     with pytest.raises(Crash):
         delivery(account)
     crashed = SyncRun.objects.get()

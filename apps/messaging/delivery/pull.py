@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.db import transaction
+
 from apps.messaging.delivery.receipts import match_stored_receipts
 from apps.messaging.delivery.services import delivery_apply, delivery_expire_stale, query_window_start
 from apps.messaging.models import DeliveryStatus, ReceiptSource, SentMessage
@@ -21,6 +23,9 @@ from apps.providers.clients.base import DeliveryQuery, ErrorKind, ProviderClient
 from apps.providers.models import Provider, ProviderAccount
 from apps.providers.sync.ordered import OrderedProgress, run_ordered
 
+# What matching and applying read of a message (apps/messaging/delivery/matching.py).
+MATCH_FIELDS = ("id", "account_id", "provider_message_id", "phone", "sent_at", "template_code", "out_id")
+MATCH_FIELDS += ("delivery_status",)
 PAGE_SIZES = {Provider.ALIYUN: 50, Provider.TENCENT: 100, Provider.PLIVO: 20}
 
 
@@ -79,7 +84,7 @@ def _candidates(account: ProviderAccount, group: Group) -> list[SentMessage]:
             phone=group.phone,
             sent_at__gte=day_start - timedelta(hours=12),
             sent_at__lt=day_start + timedelta(hours=36),
-        )
+        ).only(*MATCH_FIELDS)
     )
 
 
@@ -105,17 +110,19 @@ def _sync_group(ctx, group: Group, progress: OrderedProgress) -> None:
             with progress.lock:
                 ctx.skip(label=f"{group.phone} on {group.day}", error=error, cursor=progress.group_finished(group.key))
             return
-        applied = delivery_apply(
-            account=account, records=result.records, source=ReceiptSource.PULL, candidates=candidates
-        )
-        with progress.lock:
-            if result.has_more:
-                cursor = progress.page_finished(group.key, page, result.next_cursor)
-            else:
-                cursor = progress.group_finished(group.key)
-            ctx.page_done(
-                cursor=cursor, seen=len(result.records), updated=applied.updated, unit_finished=not result.has_more
+        # The page's statuses and the run's resume point commit together: one commit per page.
+        with transaction.atomic():
+            applied = delivery_apply(
+                account=account, records=result.records, source=ReceiptSource.PULL, candidates=candidates
             )
+            with progress.lock:
+                if result.has_more:
+                    cursor = progress.page_finished(group.key, page, result.next_cursor)
+                else:
+                    cursor = progress.group_finished(group.key)
+                ctx.page_done(
+                    cursor=cursor, seen=len(result.records), updated=applied.updated, unit_finished=not result.has_more
+                )
         if not result.has_more:
             return
         page, next_cursor = page + 1, result.next_cursor

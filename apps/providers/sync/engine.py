@@ -60,12 +60,12 @@ class SyncContext:
 
     @property
     def workers(self) -> int:
-        """Threads for the run's groups (SYNC_WORKERS). Inside a transaction (an inline caller's
-        atomic block) other threads could not see its uncommitted rows: then everything runs here."""
+        """Threads for the run's groups (SYNC_WORKERS, PostgreSQL). Inside a transaction (an inline
+        caller's atomic block) other threads could not see its uncommitted rows: then one thread."""
         if connection.in_atomic_block:
             return 1
-        if connection.vendor == "sqlite" and connection.is_in_memory_db():
-            return 1  # one in-memory database shared by threads cannot take concurrent writes
+        if connection.vendor == "sqlite":
+            return 1  # SQLite takes one writer at a time: threads only queue for it (bench/sync)
         return max(1, int(getattr(settings, "SYNC_WORKERS", 4)))
 
     def thread_client(self) -> ProviderClient:
