@@ -12,7 +12,7 @@ from rq import SimpleWorker
 from apps.messaging.models import SentMessage
 from apps.providers.models import Provider, SyncKind, SyncRun, SyncStatus
 from apps.providers.sync.jobs import sync_schedule_job
-from apps.providers.sync.schedule import due_syncs
+from apps.providers.sync.schedule import due_syncs, sync_runs_purge
 from tests.factories import make_account
 from tests.providers import sync_helpers
 from tests.providers.sync_helpers import fresh_breaker, seed
@@ -56,6 +56,16 @@ def test_each_account_is_due_every_sync_interval_minutes():
         (every_five.name, SyncKind.DELIVERY),
         (every_five.name, SyncKind.TEMPLATES),
     }
+    SyncRun.objects.create(account=every_five, kind=SyncKind.DELIVERY, heartbeat_at=timezone.now())
+    assert {(a.name, k) for a, k in due_syncs()} == {(every_five.name, SyncKind.TEMPLATES)}  # still running
+
+
+def test_runs_older_than_30_days_are_forgotten():
+    account = make_account()
+    started(account, SyncKind.DELIVERY, 31 * 24 * 60)
+    started(account, SyncKind.DELIVERY, 29 * 24 * 60)
+    assert sync_runs_purge() == 1
+    assert SyncRun.objects.count() == 1
 
 
 def test_the_cron_job_enqueues_due_syncs_and_a_worker_runs_them(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from apps.providers.models import ProviderAccount, SyncKind
 from apps.providers.sync.engine import sync_execute
-from apps.providers.sync.schedule import sync_schedule
+from apps.providers.sync.schedule import sync_runs_purge, sync_schedule
 
 
 def template_review_sync_job(account_id: int, template_ids: list[int] | None = None, trigger: str = "schedule"):
@@ -21,4 +21,5 @@ def sync_schedule_job() -> int:
     from apps.messaging.delivery.jobs import webhook_nonces_purge_job
 
     webhook_nonces_purge_job()
+    sync_runs_purge()
     return sync_schedule()

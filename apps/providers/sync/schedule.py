@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from django.db.models import Max
 from django.utils import timezone
 
-from apps.providers.models import ProviderAccount, SyncKind, SyncRun
+from apps.providers.models import ProviderAccount, SyncKind, SyncRun, SyncStatus
+from apps.providers.sync import locks
 from smsdash.queue import enqueue
 
 SYNC_QUEUE = "sync"
@@ -33,18 +34,23 @@ def sync_request(*, account: ProviderAccount, kind: str, ids: list[int] | None =
 
 
 def due_syncs(now: datetime | None = None) -> list[tuple[ProviderAccount, str]]:
-    """(account, kind) pairs whose last run started at least sync_interval_minutes ago, or never."""
+    """(account, kind) pairs whose last run started at least sync_interval_minutes ago (or never)
+    and is not still running."""
     now = now or timezone.now()
     last = {
         (row["account"], row["kind"]): row["last"]
         for row in SyncRun.objects.values("account", "kind").annotate(last=Max("started_at"))
     }
+    alive = now - timedelta(seconds=locks.LOCK_TTL)
+    running = set(
+        SyncRun.objects.filter(status=SyncStatus.RUNNING, heartbeat_at__gte=alive).values_list("account", "kind")
+    )
     due = []
     for account in ProviderAccount.objects.filter(is_active=True):
         interval = timedelta(minutes=account.sync_interval_minutes or 5)
         for kind in kinds_for(account):
             started = last.get((account.pk, kind))
-            if started is None or started <= now - interval:
+            if (account.pk, kind) not in running and (started is None or started <= now - interval):
                 due.append((account, kind))
     return due
 
@@ -55,3 +61,13 @@ def sync_schedule(now: datetime | None = None) -> int:
     for account, kind in due:
         sync_request(account=account, kind=kind, trigger="schedule")
     return len(due)
+
+
+RUN_HISTORY = timedelta(days=30)
+
+
+def sync_runs_purge(now: datetime | None = None) -> int:
+    """Forget finished runs older than RUN_HISTORY (a run every 5 minutes is 576 rows a day per account)."""
+    cutoff = (now or timezone.now()) - RUN_HISTORY
+    deleted, _ = SyncRun.objects.filter(started_at__lt=cutoff).exclude(status=SyncStatus.RUNNING).delete()
+    return deleted
