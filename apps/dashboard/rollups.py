@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
-from apps.dashboard.models import HourlyStat
+from apps.dashboard.models import DirtyHour, HourlyStat
 
 HOUR = timedelta(hours=1)
 LOCK_KEY = 7_000_777  # pg_advisory_xact_lock key of the rollup refresh
@@ -47,6 +47,8 @@ HOUR_SQL = {
 
 def rollups_refresh() -> int:
     """Rebuild every hour marked dirty since the last refresh; returns how many hours were rebuilt."""
+    if not DirtyHour.objects.exists():  # the usual case: a read, no write transaction, no lock
+        return 0
     with transaction.atomic():
         _lock()
         hours = _take_dirty_hours()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
@@ -42,7 +44,11 @@ def _panels(request, form, f: selectors.Filters) -> dict:
         "totals": selectors.totals(f),
         "drops": alerts.detect_drops(f),
         "recorded_alerts": DropAlert.objects.filter(window_start__gte=f.start, window_start__lt=f.end)[:20],
-        "funnel": sorted(data.items(), key=lambda item: (item[0][0], -item[1].requested)),
+        "funnel": [
+            (Provider(p).label, country, c)
+            for (p, country), c in sorted(data.items(), key=lambda i: (i[0][0], -i[1].requested))
+        ],
+        "time_zones": sorted(zoneinfo.available_timezones() - {"localtime", "Factory"}),
         "comparison": _comparison_rows(countries, providers, data),
         "providers": [(p, Provider(p).label) for p in providers],
         "by": by,

@@ -63,7 +63,7 @@
     form.addEventListener("change", function (event) {
       sync();
       var name = event.target.name;
-      if (name === "start" || name === "end" || name === "tz") { return; } // wait for Apply
+      if (name === "start" || name === "end") { return; } // wait for Apply
       if (name === "range" && range.value === "custom") { return; }
       send();
     });
@@ -71,6 +71,11 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     wireFilters();
-    document.querySelectorAll("canvas[data-url]").forEach(draw);
+    // One request at a time: each is fast, and the server is never hit by a burst from one page.
+    Array.prototype.reduce.call(
+      document.querySelectorAll("canvas[data-url]"),
+      function (previous, canvas) { return previous.then(function () { return draw(canvas); }); },
+      Promise.resolve()
+    );
   });
 })();
