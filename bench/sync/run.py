@@ -161,7 +161,8 @@ def main() -> None:
     }
     anchor = minimum_calls(rows)
     receipts = DeliveryReceipt.objects.filter(account=account).count()
-    print(f"| database, worker threads | {connection.vendor}, {getattr(settings, 'SYNC_WORKERS', 4)} |")
+    threads = 1 if connection.vendor == "sqlite" else settings.SYNC_WORKERS  # as SyncContext.workers decides
+    print(f"| database, threads per run | {connection.vendor}, {threads} |")
     unknown = len(rows) - known
     print(f"| pending messages / phone numbers | {known:,} / {args.phones:,} (+{unknown:,} unknown to smsdash) |")
     print(f"| run | #{run.pk} {run.status}, {run.pages_fetched:,} pages, {run.progress_total:,} (phone, day) groups |")
