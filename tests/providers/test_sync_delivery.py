@@ -119,3 +119,12 @@ def test_a_sync_for_selected_messages_asks_only_about_their_phones(simulator, si
     other.refresh_from_db()
     assert (chosen.delivery_status, other.delivery_status) == ("delivered", "pending")
     assert (run.trigger, calls(simulator, "aliyun", "QuerySendDetails")) == ("admin", 1)
+
+
+def test_tencent_pages_past_100_receipts_by_time(simulator, simulated_account):
+    account = fresh_breaker(simulated_account(Provider.TENCENT))
+    messages = seed(simulator, account, phone="+8613800000010", count=130)
+    run = run_delivery(account)
+    assert (run.status, run.pages_fetched, run.items_updated) == (SyncStatus.SUCCEEDED, 2, 130)
+    assert calls(simulator, "tencent", "PullSmsSendStatusByPhoneNumber") == 2
+    assert {m.delivery_status for m in SentMessage.objects.filter(pk__in=[m.pk for m in messages])} == {"delivered"}
