@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from apps.dashboard.export import columns_for, csv_chunks, export_filename, queryset_rows
 from apps.dashboard.models import ExportRecord, ExportState
+from apps.messaging.models import Conversion, SentMessage
+from apps.sms_templates.models import SmsTemplate
 from smsdash.queue import enqueue
 
 IGNORED_PARAMS = {"p", "_changelist_filters"}  # paging does not change what is exported
@@ -105,15 +107,9 @@ def _write_file(record: ExportRecord, queryset, columns) -> None:
 
 def _replay_changelist(record: ExportRecord):
     """The changelist's queryset for the stored filters, as the user who asked for it saw it."""
-    model_admin = next(ma for model, ma in admin.site._registry.items() if columns_for_safe(model) == record.kind)
+    model = next(m for m in (SentMessage, Conversion, SmsTemplate) if columns_for(m)[0] == record.kind)
+    model_admin = admin.site.get_model_admin(model)
     request = RequestFactory().get("/", data=record.filters)
     request.user = record.user
     queryset = model_admin.get_changelist_instance(request).get_queryset(request)
-    return queryset, columns_for(model_admin.model)[1]
-
-
-def columns_for_safe(model) -> str | None:
-    try:
-        return columns_for(model)[0]
-    except KeyError:
-        return None
+    return queryset, columns_for(model)[1]
