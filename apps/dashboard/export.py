@@ -81,9 +81,9 @@ def cell(value):
     if value is None:
         return ""
     if kind is datetime:
-        if value.tzinfo is not None:
+        if value.utcoffset():  # the database hands back UTC already: skip the conversion then
             value = value.astimezone(UTC)
-        return f"{value:%Y-%m-%d %H:%M:%S}"
+        return value.isoformat(" ", "seconds")[:19]  # C-fast, unlike strftime
     if kind is bool:
         return "true" if value else "false"
     return value
