@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
-from apps.dashboard.models import DirtyHour, HourlyStat
+from apps.dashboard.models import DirtyHour, HourlyStat, SegmentHourStat
 
 HOUR = timedelta(hours=1)
 LOCK_KEY = 7_000_777  # pg_advisory_xact_lock key of the rollup refresh
@@ -37,6 +37,15 @@ SELECT {hour} AS h, m.account_id, m.template_code, m.country,
 FROM messaging_sentmessage m LEFT JOIN messaging_conversion c ON c.message_id = m.id
 WHERE m.sent_at >= %s AND m.sent_at < %s
 GROUP BY {hour}, m.account_id, m.template_code, m.country
+"""
+
+_INSERT_SEGMENTS = """
+INSERT INTO dashboard_segmenthourstat (hour, provider, country, requested, accepted, delivered, failed, verified)
+SELECT s.hour, a.provider, s.country, SUM(s.requested), SUM(s.accepted), SUM(s.delivered), SUM(s.failed),
+  SUM(s.verified)
+FROM dashboard_hourlystat s JOIN providers_provideraccount a ON a.id = s.account_id
+WHERE s.hour >= %s AND s.hour < %s
+GROUP BY s.hour, a.provider, s.country
 """
 
 HOUR_SQL = {
@@ -63,6 +72,7 @@ def rollups_rebuild_all() -> int:
         _lock()
         _take_dirty_hours()
         HourlyStat.objects.all().delete()
+        SegmentHourStat.objects.all().delete()
         with connection.cursor() as cursor:
             cursor.execute("SELECT MIN(sent_at), MAX(sent_at) FROM messaging_sentmessage")
             low, high = cursor.fetchone()
@@ -77,14 +87,17 @@ def rollups_rebuild_all() -> int:
 def rebuild(start: datetime, end: datetime) -> None:
     """Replace the rollup rows of the hours in [start, end) by fresh aggregates of the raw rows."""
     HourlyStat.objects.filter(hour__gte=start, hour__lt=end).delete()
+    SegmentHourStat.objects.filter(hour__gte=start, hour__lt=end).delete()
     _insert(start, end)
 
 
 def _insert(start: datetime, end: datetime) -> None:
     sql = _INSERT.format(hour=HOUR_SQL[connection.vendor])
+    ops = connection.ops
+    bounds = [ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end)]
     with connection.cursor() as cursor:
-        ops = connection.ops
-        cursor.execute(sql, [ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end)])
+        cursor.execute(sql, bounds)
+        cursor.execute(_INSERT_SEGMENTS, bounds)
 
 
 def _lock() -> None:

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.db.models.functions import TruncDay
 
-from apps.dashboard.models import HourlyStat
+from apps.dashboard.models import HourlyStat, SegmentHourStat
 from apps.providers.models import Provider, ProviderAccount
 
 COUNTS = ("requested", "accepted", "delivered", "verified")
 BREAKDOWNS = {
-    "provider": "account__provider",
+    "provider": "segment_provider",
     "account": "account",
     "template": "template_code",
     "country": "country",
@@ -68,10 +68,16 @@ def _counts(row: dict) -> Counts:
     return Counts(**{name: int(row.get(name) or 0) for name in COUNTS})
 
 
-def stats_queryset(f: Filters, *, start: datetime | None = None):
-    qs = HourlyStat.objects.filter(hour__gte=start or f.start, hour__lt=f.end)
+def stats_queryset(f: Filters, *, start: datetime | None = None, detailed: bool = False):
+    """Rollup rows of the range and filters, each with its provider as `segment_provider`. Per-segment
+    rows (SegmentHourStat) unless an account or template filter or breakdown needs the detailed ones."""
+    if detailed or f.account or f.template:
+        qs = HourlyStat.objects.annotate(segment_provider=F("account__provider"))
+    else:
+        qs = SegmentHourStat.objects.annotate(segment_provider=F("provider"))
+    qs = qs.filter(hour__gte=start or f.start, hour__lt=f.end)
     if f.provider:
-        qs = qs.filter(account__provider=f.provider)
+        qs = qs.filter(segment_provider=f.provider)
     if f.account:
         qs = qs.filter(account_id=f.account)
     if f.template:
@@ -113,7 +119,8 @@ def _local(moment: datetime, f: Filters) -> datetime:
 def breakdown(f: Filters, by: str) -> list[tuple[str, Counts]]:
     """(label, counts) per provider, account, template or country, largest first."""
     column = BREAKDOWNS[by]
-    rows = stats_queryset(f).values(column).annotate(**_sums()).order_by("-requested", column)
+    qs = stats_queryset(f, detailed=by in ("account", "template"))
+    rows = qs.values(column).annotate(**_sums()).order_by("-requested", column)
     names = _labels(by)
     return [(names(row[column]), _counts(row)) for row in rows]
 
@@ -131,8 +138,8 @@ def _labels(by: str):
 
 def segments(f: Filters) -> dict[tuple[str, str], Counts]:
     """Counts per (provider, country): the funnel and the cross-provider comparison."""
-    rows = stats_queryset(f).values("account__provider", "country").annotate(**_sums())
-    return {(row["account__provider"], row["country"]): _counts(row) for row in rows}
+    rows = stats_queryset(f).values("segment_provider", "country").annotate(**_sums())
+    return {(row["segment_provider"], row["country"]): _counts(row) for row in rows}
 
 
 def comparison(f: Filters) -> tuple[list[str], list[str], dict[tuple[str, str], Counts]]:
@@ -153,16 +160,17 @@ def segment_series(f: Filters, *, start: datetime | None = None, by_day: bool = 
     if by_day or f.granularity == "day":
         qs, key = qs.annotate(bucket=TruncDay("hour", tzinfo=f.tz)), "bucket"
     result: dict[tuple[str, str], dict[datetime, Counts]] = defaultdict(dict)
-    for row in qs.values(key, "account__provider", "country").annotate(**_sums()):
-        result[(row["account__provider"], row["country"])][_local(row[key], f)] = _counts(row)
+    for row in qs.values(key, "segment_provider", "country").annotate(**_sums()):
+        result[(row["segment_provider"], row["country"])][_local(row[key], f)] = _counts(row)
     return result
 
 
 def filter_choices(f: Filters) -> dict:
     """What the filter form offers: accounts, and the templates and countries with traffic in the range."""
-    in_range = HourlyStat.objects.filter(hour__gte=f.start, hour__lt=f.end)
+    detailed = HourlyStat.objects.filter(hour__gte=f.start, hour__lt=f.end)
+    segments = SegmentHourStat.objects.filter(hour__gte=f.start, hour__lt=f.end)
     return {
         "accounts": list(ProviderAccount.objects.order_by("name").values_list("pk", "name")),
-        "templates": list(in_range.order_by("template_code").values_list("template_code", flat=True).distinct()),
-        "countries": list(in_range.order_by("country").values_list("country", flat=True).distinct()),
+        "templates": list(detailed.order_by("template_code").values_list("template_code", flat=True).distinct()),
+        "countries": list(segments.order_by("country").values_list("country", flat=True).distinct()),
     }

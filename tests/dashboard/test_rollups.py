@@ -69,6 +69,11 @@ def test_every_kind_of_write_is_reflected_after_a_refresh():
     )
     assert dashboard_series(f) == raw_series(f)
     assert HourlyStat.objects.filter(hour=at(20, 10)).count() == 0  # m3 left that hour
+    # Per-provider-and-country rows (no account/template filter) and detailed rows give the same totals.
+    everything = selectors.totals(Filters(start=f.start, end=f.end))
+    per_account = [selectors.totals(Filters(start=f.start, end=f.end, account=a.pk)) for a in data["accounts"].values()]
+    assert everything.requested == sum(c.requested for c in per_account) == SentMessage.objects.count()
+    assert everything.verified == sum(c.verified for c in per_account)
 
 
 def test_writes_that_change_no_count_mark_nothing():
