@@ -83,3 +83,26 @@ def test_the_dashboard_fits_a_phone_and_the_changelist_exports_its_filter(page, 
     status = lines[0].split(",").index("delivery_status")
     assert {line.split(",")[status] for line in lines[1:]} == {"failed"}
     assert page.console_errors == []
+
+
+def test_a_big_export_runs_in_the_background_and_the_audit_trail_lists_it(page, root, artifacts, settings, tmp_path):
+    settings.DASHBOARD_EXPORT_STREAM_LIMIT = 50
+    settings.DASHBOARD_EXPORT_DIR = tmp_path
+    settings.JOBS_INLINE = True  # the job runs after the request's commit, in the server process
+    load_demo(messages_scale=0.01)
+    login(page, "root")
+    page.goto("/admin/messaging/conversion/?status__exact=converted")
+    page.click("#export-csv")
+    page.wait_for_selector("#export-download")
+    assert page.inner_text("#export-state") == "Done"
+    assert "100%" in page.inner_text("#export-progress")
+    page.screenshot(path=str(artifacts / "dashboard-export-job.png"), full_page=True)
+    with page.expect_download() as info:
+        page.click("#export-download")
+    lines = open(info.value.path(), encoding="utf-8").read().splitlines()
+    assert len(lines) > 51 and lines[0].startswith("\ufeffprovider_message_id,")
+    page.goto("/admin/dashboard/exportrecord/")
+    assert "smsdash-conversions-filtered-" in page.inner_text("#result_list")
+    page.goto("/admin/dashboard/dropalert/")
+    page.wait_for_selector("#changelist")
+    assert page.console_errors == []
