@@ -94,14 +94,15 @@ class TencentClient(ProviderClient):
         data = transport.json_body(self, response).get("Response")
         if not isinstance(data, dict):
             raise ProviderError(ErrorKind.TRANSIENT, "Tencent answered without a Response", provider="tencent")
-        error = data.get("Error")
-        if error:
-            code = error.get("Code", "")
-            raise ProviderError(
-                classify(code), error.get("Message", code), code=code, request_id=data.get("RequestId", ""),
-                provider="tencent",
-            )  # fmt: skip
+        if data.get("Error"):
+            raise self._error(data["Error"], data.get("RequestId", ""))
         return data
+
+    @staticmethod
+    def _error(status: dict, request_id: str) -> ProviderError:
+        code = str(status.get("Code", ""))
+        message = status.get("Message") or code
+        return ProviderError(classify(code), message, code=code, request_id=request_id, provider="tencent")
 
     def send_sms(self, request: SendRequest) -> SendResult:
         data = self.call(
@@ -117,11 +118,7 @@ class TencentClient(ProviderClient):
         )
         status = (data.get("SendStatusSet") or [{}])[0]
         if str(status.get("Code", "")).lower() != "ok":
-            code = status.get("Code", "")
-            raise ProviderError(
-                classify(code), status.get("Message", code), code=code, request_id=data["RequestId"],
-                provider="tencent",
-            )  # fmt: skip
+            raise self._error(status, data["RequestId"])
         return SendResult(message_id=status["SerialNo"], request_id=data["RequestId"])
 
     def report_conversion(self, report: ConversionReport) -> ReportResult:
@@ -136,11 +133,7 @@ class TencentClient(ProviderClient):
         status = data.get("ReportConversionStatus") or {}
         # The docs show both "ok" and "OK".
         if str(status.get("Code", "")).lower() != "ok":
-            code = str(status.get("Code", ""))
-            raise ProviderError(
-                classify(code), status.get("Message") or code, code=code, request_id=data["RequestId"],
-                provider="tencent",
-            )  # fmt: skip
+            raise self._error(status, data["RequestId"])
         return ReportResult(request_id=data["RequestId"])
 
     def delivery_status(self, query: DeliveryQuery) -> DeliveryPage:
