@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -84,6 +85,14 @@ class TemplateRoleError(TemplateWorkflowError):
     """The actor's role does not allow the step (HTTP 403 in views)."""
 
 
+class TemplateRuleError(TemplateWorkflowError):
+    """The template breaks a type rule (rules.py); errors maps each field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(" ".join(message for messages in errors.values() for message in messages))
+        self.errors = errors
+
+
 class SubmissionLimitError(TemplateWorkflowError):
     def __init__(self, message: str, *, next_at):
         super().__init__(message)
@@ -105,6 +114,13 @@ def _require_state(template: SmsTemplate, allowed: tuple[TemplateStatus, ...], a
                 allowed=", ".join(s.label.lower() for s in allowed),
             )
         )
+
+
+def _validate(template: SmsTemplate) -> None:
+    try:
+        template.full_clean()
+    except ValidationError as exc:
+        raise TemplateRuleError(exc.message_dict) from exc
 
 
 def _locked(template: SmsTemplate) -> SmsTemplate:
@@ -132,7 +148,7 @@ def has_written(template: SmsTemplate, user: Any) -> bool:
 def template_create(*, actor: Any, account: ProviderAccount, name: str, type: str, content: str, remark: str):
     _require(roles.is_author(actor), ONLY_AUTHORS, actor=actor, action="create templates")
     template = SmsTemplate(account=account, name=name, type=type, content=content, remark=remark, author=actor)
-    template.full_clean()
+    _validate(template)
     template.save()
     TemplateTransition.objects.create(template=template, actor=actor, to_status=S.DRAFT, comment=CREATED)
     return template
@@ -149,7 +165,7 @@ def template_update(*, template: SmsTemplate, actor: Any, **changes: Any) -> lis
         return []
     for name in changed:
         setattr(locked, name, changes[name])
-    locked.full_clean()
+    _validate(locked)
     _move(locked, to=locked.status, actor=actor, comment=EDITED.format(fields=", ".join(changed)))
     template.refresh_from_db()
     return changed
@@ -160,7 +176,7 @@ def template_submit_for_review(*, template: SmsTemplate, actor: Any, comment: st
     _require(roles.is_author(actor), ONLY_AUTHORS, actor=actor, action="submit templates for review")
     locked = _locked(template)
     _require_state(locked, SUBMIT_FOR_REVIEW_FROM, "submitted for internal review")
-    locked.full_clean()  # a template written before a rule changed must still pass it
+    _validate(locked)  # a template written before a rule changed must still pass it
     _move(locked, to=S.AWAITING_REVIEW, actor=actor, comment=comment, reviewer=None)
     template.refresh_from_db()
 

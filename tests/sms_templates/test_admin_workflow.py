@@ -204,3 +204,11 @@ def test_staff_without_rights_cannot_see_templates(client, charlie, author):
     as_user(client, charlie)
     assert client.get(LIST_URL).status_code == 403
     assert client.get(change_url(template)).status_code == 403
+
+
+def test_a_draft_that_breaks_a_rule_cannot_go_to_review_and_the_page_says_why(client, author, account):
+    template = template_in(S.DRAFT, author=author, account=account)
+    SmsTemplate.objects.filter(pk=template.pk).update(content="Your code is ${otp}.")  # written before the rule
+    response = as_user(client, author).post(step_url(template, "submit_for_review"), follow=True)
+    assert messages_of(response) == ["The only variable of a verification-code template must be ${code}, not ${otp}."]
+    assert SmsTemplate.objects.get(pk=template.pk).status == S.DRAFT

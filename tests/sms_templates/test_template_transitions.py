@@ -160,9 +160,11 @@ def test_templates_under_review_or_approved_cannot_be_edited(status, author):
 
 def test_an_edit_that_breaks_a_rule_is_refused_and_nothing_is_written(author):
     template = template_in(S.DRAFT, author=author)
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(services.TemplateRuleError) as refused:
         services.template_update(template=template, actor=author, content="Hi ${name}, code ${code}")
-    assert "exactly one variable" in str(refused.value)
+    assert refused.value.errors == {
+        "content": ["A verification-code template must have exactly one variable, ${code}; it has 2: ${name}, ${code}."]
+    }
     assert SmsTemplate.objects.get(pk=template.pk).content == "Your code is ${code}."
     assert template.transitions.count() == 1
 
