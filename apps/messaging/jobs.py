@@ -1,5 +1,7 @@
 """Conversion reporting jobs (django-rq, queue "reports"): thin wrappers around the services.
 
+- queue_reports(account_id, ids): after commit, a job for a batch, or one backlog drain per
+  account for single conversions.
 - report_conversions(account_id, ids): report these conversions; schedule their retries and,
   when the account's circuit breaker parked them, one backlog drain at the end of the cool-down.
 - drain_account_backlog(account_id): report every due pending conversion of one account.
@@ -17,15 +19,43 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from apps.messaging.services.reporting import ReportRun, conversions_due, conversions_report, conversions_sweep
+from apps.providers.breaker import redis_connection
 from smsdash.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
 QUEUE = "reports"
 ENQUEUE_CHUNK = 500
+
+
+SMALL_BATCH = 50  # fewer new conversions than this ask for a drain instead of a job of their own
+DRAIN_FLAG = "smsdash:drain-requested:{account_id}"
+DRAIN_FLAG_TTL = 60  # a lost drain job is re-requested after this; the sweep covers the rest
+
+
+def queue_reports(account_id: int, conversion_ids: list[int]) -> None:
+    """Called by the recording service inside its transaction; starts reporting after the commit.
+
+    A batch gets its own job. Small submissions (the single-conversion path, up to thousands a
+    second) instead ask for one drain of the account's backlog: a Redis flag makes that one job
+    for all of them rather than one rq job each, which no worker could keep up with.
+    """
+    if settings.JOBS_INLINE or len(conversion_ids) >= SMALL_BATCH:
+        enqueue(report_conversions, account_id, conversion_ids, queue=QUEUE)
+    else:
+        transaction.on_commit(lambda: _request_drain(account_id))
+
+
+def _request_drain(account_id: int) -> None:
+    try:
+        if redis_connection().set(DRAIN_FLAG.format(account_id=account_id), "1", nx=True, ex=DRAIN_FLAG_TTL):
+            _queue().enqueue(drain_account_backlog, account_id)
+    except Exception:  # Redis away: the rows are committed, the periodic sweep reports them
+        logger.exception("could not request a report drain for account %s", account_id)
 
 
 def report_conversions(account_id: int, conversion_ids: list[int]) -> dict:
@@ -35,6 +65,9 @@ def report_conversions(account_id: int, conversion_ids: list[int]) -> dict:
 
 
 def drain_account_backlog(account_id: int) -> dict:
+    if not settings.JOBS_INLINE:
+        # From here on a new conversion requests a new drain; all committed before are seen below.
+        redis_connection().delete(DRAIN_FLAG.format(account_id=account_id))
     total = ReportRun()
     while ids := conversions_due(account_id=account_id, limit=ENQUEUE_CHUNK):
         run = conversions_report(account_id=account_id, conversion_ids=ids)
@@ -60,10 +93,7 @@ def sweep_pending_conversions() -> dict:
 def _follow_up(account_id: int, run: ReportRun, *, draining: bool = False) -> None:
     if settings.JOBS_INLINE:
         return  # nothing can be scheduled inline; the sweep and the admin re-send cover it
-    import django_rq
-
-    # Follow-ups belong to no transaction: enqueue now, whatever django-rq's commit mode says.
-    queue = django_rq.get_queue(QUEUE, commit_mode="auto")
+    queue = _queue()
     for conversion_id, delay in run.retries:
         queue.enqueue_at(
             _not_before(timezone.now() + timedelta(seconds=delay)), report_conversions, account_id, [conversion_id]
@@ -74,6 +104,19 @@ def _follow_up(account_id: int, run: ReportRun, *, draining: bool = False) -> No
         queue.enqueue_at(_not_before(run.resume_at), drain_account_backlog, account_id, job_id=drain_id)
     elif run.probe_succeeded and not draining:
         queue.enqueue(drain_account_backlog, account_id)
+
+
+def _queue():
+    # Follow-ups belong to no transaction: enqueue now, whatever django-rq's commit mode says.
+    import django_rq
+
+    key = repr(settings.RQ_QUEUES.get(QUEUE))
+    if key not in _queues:
+        _queues[key] = django_rq.get_queue(QUEUE, commit_mode="auto")
+    return _queues[key]
+
+
+_queues: dict = {}
 
 
 def _not_before(moment: datetime) -> datetime:

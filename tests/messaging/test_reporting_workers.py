@@ -61,6 +61,29 @@ def test_an_outage_during_1000_conversions_loses_none_and_reports_each_exactly_o
 
 
 @pytest.mark.django_db
+def test_single_conversions_share_one_backlog_drain_job_and_are_each_reported_once(
+    rq_redis, simulator, simulated_account, client, django_capture_on_commit_callbacks
+):
+    import django_rq
+
+    account = simulated_account(Provider.PLIVO, report_rate_limit=10_000)
+    *messages, extra = sent_messages(simulator, account, 31)
+    api = ApiClient(client, api_token_create(account=account, name="app")[1])
+    for message in messages:
+        with django_capture_on_commit_callbacks(execute=True):
+            item = {"message_id": message.provider_message_id, "status": "converted"}
+            assert api.post("conversions", item).status_code == 201
+    assert django_rq.get_queue("reports").count == 1  # one drain for thirty singles, not thirty jobs
+    burst()
+    assert reported() == 30
+    assert simulator_counts(simulator, Conversion.objects.select_related("message")) == [1] * 30
+    with django_capture_on_commit_callbacks(execute=True):  # the drain cleared its flag: a new one is asked for
+        api.post("conversions", {"message_id": "unknown", "status": "converted"})
+        api.post("conversions", {"message_id": extra.provider_message_id, "status": "converted"})
+    assert django_rq.get_queue("reports").count == 1
+
+
+@pytest.mark.django_db
 def test_retries_run_through_rqs_scheduler_with_backoff(rq_redis, settings, simulator, simulated_account):
     settings.CONVERSION_REPORTING = {**settings.CONVERSION_REPORTING, "RETRY_BASE_SECONDS": 0.4}
     account = simulated_account(Provider.PLIVO)

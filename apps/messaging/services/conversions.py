@@ -15,7 +15,6 @@ from apps.messaging.services import hooks
 from apps.messaging.services.inputs import ConversionInput, ItemResult, Outcome
 from apps.messaging.services.preconditions import unreportable_reason
 from apps.providers.models import ProviderAccount
-from smsdash.queue import enqueue
 
 UNKNOWN_MESSAGE = "No message with this id was recorded for this account."
 UNKNOWN_OUT_ID = "No message with this out_id was recorded for this account."
@@ -143,4 +142,4 @@ def _queue_reports(account: ProviderAccount, conversions: list[Conversion]) -> N
 
     ids = [c.pk for c in conversions if c.report_state == ReportState.PENDING]
     if ids:
-        enqueue(jobs.report_conversions, account.pk, ids, queue="reports")
+        jobs.queue_reports(account.pk, ids)
