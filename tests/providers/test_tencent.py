@@ -231,3 +231,11 @@ def test_a_request_signed_more_than_five_minutes_ago_is_refused(simulated_accoun
     monkeypatch.undo()
     answer = requests.post(simulator.url + "/", data=body, headers=headers, timeout=5).json()["Response"]
     assert answer["Error"]["Code"] == "AuthFailure.SignatureExpire"
+
+
+def test_a_conversion_status_other_than_ok_is_an_error(simulated_account, simulator):
+    simulator.state.tencent_report_code = "FailedOperation.SerialNoExpired"
+    simulator.add_message("tencent", "2640:9", PHONE, now() - timedelta(minutes=2), app_id=APP)
+    with pytest.raises(ProviderError) as caught:
+        client_for(simulated_account("tencent")).report_conversion(report("2640:9"))
+    assert (caught.value.kind, caught.value.code) == (ErrorKind.INVALID, "FailedOperation.SerialNoExpired")
