@@ -294,3 +294,21 @@ def test_a_request_signed_too_long_ago_is_refused(simulated_account, simulator):
     params["Signature"] = signing.rpc_signature(params, "POST", secret)
     answer = requests.post(f"{simulator.url}/?{urlencode(params)}", timeout=5)
     assert (answer.status_code, answer.json()["Code"]) == (400, "InvalidTimeStamp.Expired")
+
+
+def test_an_rpc_request_signed_for_get_is_accepted_as_get_only(simulator):
+    from urllib.parse import urlencode
+
+    from apps.providers.clients import signing
+    from apps.providers.simulator import defaults
+
+    key_id, secret = defaults.DEMO_ALIYUN_KEY
+    params = {"Action": "QuerySmsTemplate", "Version": "2017-05-25", "AccessKeyId": key_id, "TemplateCode": "SMS_1",
+              "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "Format": "JSON",
+              "Timestamp": now().strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+    simulator.add_template("aliyun", code="SMS_1")
+    for method, nonce, expected in [("GET", "g-1", "OK"), ("POST", "g-2", "SignatureDoesNotMatch")]:
+        signed = {**params, "SignatureNonce": nonce}
+        signed["Signature"] = signing.rpc_signature(signed, "GET", secret)
+        answer = requests.get if method == "GET" else requests.post
+        assert answer(f"{simulator.url}/?{urlencode(signed)}", timeout=5).json()["Code"] == expected
