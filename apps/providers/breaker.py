@@ -44,9 +44,11 @@ def redis_connection():
     """The Redis that holds shared breaker and rate-limit state, or None when jobs run inline."""
     if settings.JOBS_INLINE or not settings.REDIS_URL:
         return None
-    import redis
+    if settings.REDIS_URL not in _connections:
+        import redis
 
-    return _connections.setdefault(settings.REDIS_URL, redis.Redis.from_url(settings.REDIS_URL))
+        _connections[settings.REDIS_URL] = redis.Redis.from_url(settings.REDIS_URL)
+    return _connections[settings.REDIS_URL]
 
 
 _connections: dict[str, object] = {}

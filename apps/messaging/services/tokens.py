@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import timedelta
 
 from django.db import transaction
@@ -15,6 +16,20 @@ from apps.providers.models import ProviderAccount
 ALREADY_REVOKED = "This token was already revoked."
 # last_used_at is for humans ("is this token still used?"): minute precision spares a write per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+# Each web process remembers a checked token for a few seconds: the lookup was a third of an ingest
+# request. A revocation is immediate in the process that made it, within CACHE_SECONDS elsewhere.
+CACHE_SECONDS = 5.0
+_cache: dict[str, tuple[float, ApiToken]] = {}
+
+
+def _cached(digest: str) -> ApiToken | None:
+    entry = _cache.get(digest)
+    if entry is None or entry[0] < time.monotonic():
+        _cache.pop(digest, None)
+        return None
+    return entry[1]
 
 
 def token_digest(raw: str) -> str:
@@ -35,6 +50,7 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
         raise ValueError(ALREADY_REVOKED)
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
+    _cache.pop(token.token_hash, None)
     return token
 
 
@@ -42,10 +58,14 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     """The active token for this raw value, with its account loaded; None when unknown or revoked."""
     if not raw.startswith(ApiToken.PREFIX):
         return None
-    try:  # get(), not first(): first() would add an ORDER BY joined to the account
-        token = ApiToken.objects.select_related("account").get(token_hash=token_digest(raw), revoked_at__isnull=True)
-    except ApiToken.DoesNotExist:
-        return None
+    digest = token_digest(raw)
+    token = _cached(digest)
+    if token is None:
+        try:  # get(), not first(): first() would add an ORDER BY joined to the account
+            token = ApiToken.objects.select_related("account").get(token_hash=digest, revoked_at__isnull=True)
+        except ApiToken.DoesNotExist:
+            return None
+        _cache[digest] = (time.monotonic() + CACHE_SECONDS, token)
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
