@@ -96,3 +96,11 @@ def test_stats_refuse_a_bad_query_naming_the_parameter(api):
     response = api.get("stats", {"start": "last week", "group_by": "planet"})
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"start", "group_by"}
+
+
+def test_a_token_revoked_after_use_is_refused_at_once(client, account):
+    token, raw = api_token_create(account=account, name="soon revoked")
+    api = ApiClient(client, raw)
+    assert api.get("stats").status_code == 200  # now remembered by this process
+    api_token_revoke(token=token)
+    assert api.get("stats").status_code == 401
