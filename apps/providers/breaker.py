@@ -59,6 +59,7 @@ class Snapshot:
     state: str
     failures: int
     open_until: float  # epoch seconds; 0 when closed
+    read_at: float = 0.0
 
     def describe(self) -> str:
         if self.state == OPEN:
@@ -128,10 +129,12 @@ class CircuitBreaker:
         self.store = store
         self.threshold, self.cool_down = _config()
         self.probing = False  # True after allow() let this caller through as the half-open probe
+        self._last: Snapshot | None = None
 
     def snapshot(self) -> Snapshot:
         raw = self.store.read(self.key)
-        return Snapshot(raw.get("state", CLOSED), int(raw.get("failures", 0)), float(raw.get("open_until", 0)))
+        state, failures = raw.get("state", CLOSED), int(raw.get("failures", 0))
+        return Snapshot(state, failures, float(raw.get("open_until", 0)), read_at=time.time())
 
     @property
     def state(self) -> str:
@@ -140,7 +143,7 @@ class CircuitBreaker:
     def allow(self) -> bool:
         """May we call the provider now? While open, only one caller gets through after the cool-down."""
         self.probing = False
-        snap = self.snapshot()
+        snap = self._last = self.snapshot()
         if snap.state == CLOSED:
             return True
         if snap.state == OPEN and time.time() < snap.open_until:
@@ -157,6 +160,10 @@ class CircuitBreaker:
         return max(snap.open_until, time.time()) if snap.state != CLOSED else time.time()
 
     def record_success(self) -> None:
+        # The usual case, closed with no failures seen by allow(), needs no second round trip.
+        last = self._last
+        if last is not None and last.state == CLOSED and not last.failures and time.time() - last.read_at < 1:
+            return
         snap = self.snapshot()
         if snap.state != CLOSED or snap.failures:
             self.store.write(self.key, {"state": CLOSED, "failures": 0, "open_until": 0})
