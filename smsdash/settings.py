@@ -138,6 +138,7 @@ CONVERSION_REPORTING = {
     "RETRY_CAP_SECONDS": 600,
     "STALE_AFTER_SECONDS": 120,
     "CLAIM_TIMEOUT_SECONDS": 900,
+    "THREADS": 4,
 }
 CIRCUIT_BREAKER = {"FAILURE_THRESHOLD": 5, "COOL_DOWN_SECONDS": 30}
 # The ingest API refuses bodies above this size (413) before reading them.

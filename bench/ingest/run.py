@@ -211,6 +211,16 @@ def write(results: list[dict], report: dict, args) -> None:
     path.write_text(text)
 
 
+def ingest(args) -> list[dict]:
+    port = free_port()
+    server = gunicorn(port, args.workers, args.threads)
+    try:
+        return ingest_scenarios(port, args)
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5)
@@ -222,21 +232,16 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=10_000)
     parser.add_argument("--report-workers", type=int, default=2)
     parser.add_argument("--skip-reporting", action="store_true")
+    parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     args.pool = args.pool or int(args.seconds * (2 * args.max_rate + 2 * args.max_batch_rate * 1000 + 2000)) + 10_000
     call_command("migrate", verbosity=0)
     data.reset()
-    port = free_port()
-    server = gunicorn(port, args.workers, args.threads)
-    try:
-        results = ingest_scenarios(port, args)
-    finally:
-        server.terminate()
-        server.wait()
+    results = [] if args.skip_ingest else ingest(args)
     report = {} if args.skip_reporting else reporting(args)
     print(json.dumps(report))
-    if args.write and report:
+    if args.write and report and results:
         write(results, report, args)
 
 

@@ -50,6 +50,9 @@ def rq_redis(redis_connection, settings):
     settings.REDIS_URL = url
     settings.JOBS_INLINE = False
     settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 600} for name in ("default", "reports", "sync")}
+    # In-process workers report on one thread: other threads' connections cannot see a test transaction.
+    # Worker processes keep the default THREADS (the tests with shared_database).
+    settings.CONVERSION_REPORTING = {**settings.CONVERSION_REPORTING, "THREADS": 1}
     breaker._connections.clear()
     yield redis_connection
     breaker._connections.clear()

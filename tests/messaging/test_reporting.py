@@ -24,7 +24,8 @@ pytestmark = pytest.mark.django_db
 def inline_jobs(settings):
     settings.JOBS_INLINE = True
     settings.CIRCUIT_BREAKER = {"FAILURE_THRESHOLD": 3, "COOL_DOWN_SECONDS": 0.3}
-    settings.CONVERSION_REPORTING = {**settings.CONVERSION_REPORTING, "RETRY_BASE_SECONDS": 0.1}
+    # One thread: report threads have their own connections, which cannot see this test's transaction.
+    settings.CONVERSION_REPORTING = {**settings.CONVERSION_REPORTING, "RETRY_BASE_SECONDS": 0.1, "THREADS": 1}
     breakers._LocalStore.states.clear()
     breakers._LocalStore.probes.clear()
 

@@ -13,11 +13,12 @@ import logging
 import random
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
@@ -61,19 +62,55 @@ def backoff_seconds(attempt: int) -> float:
 
 
 def conversions_report(*, account_id: int, conversion_ids: Sequence[int]) -> ReportRun:
-    """Report the given conversions of one account that are still due; skip those already done."""
-    run = ReportRun()
+    """Report the given conversions of one account that are still due; skip those already done.
+
+    Chunks run on THREADS threads: each report waits on the provider and on its own commit, and
+    overlapping them is what lets one worker keep up with an account's rate. Every thread claims
+    its own chunk, so the exactly-once rules hold per chunk as they do per worker.
+    """
     account = ProviderAccount.objects.filter(pk=account_id).first()
     if account is None or not conversion_ids:
-        return run
+        return ReportRun()
+    ids = list(conversion_ids)
+    chunks = [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
+    threads = min(int(config("THREADS")), len(chunks))
+    if threads <= 1:
+        return _report_chunks(account, chunks)
+    runs = []
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for run in pool.map(lambda chunk: _in_thread(account, [chunk]), chunks):
+            runs.append(run)
+    return _merge(runs)
+
+
+def _in_thread(account: ProviderAccount, chunks: list[list[int]]) -> ReportRun:
+    try:
+        return _report_chunks(account, chunks)
+    finally:
+        connection.close()  # a pool thread's own database connection
+
+
+def _report_chunks(account: ProviderAccount, chunks: list[list[int]]) -> ReportRun:
+    run = ReportRun()
     breaker = breaker_for(account)
     client = client_for(account)  # pooled per thread and account by the registry: not closed here
-    ids = list(conversion_ids)
-    for start in range(0, len(ids), CHUNK):
-        if not _report_chunk(account, client, breaker, ids[start : start + CHUNK], run):
-            _park(ids[start:], breaker, run)
+    for position, chunk in enumerate(chunks):
+        if not _report_chunk(account, client, breaker, chunk, run):
+            _park([pk for rest in chunks[position:] for pk in rest], breaker, run)
             break
     return run
+
+
+def _merge(runs: list[ReportRun]) -> ReportRun:
+    total = ReportRun()
+    for run in runs:
+        for name in ("reported", "failed", "skipped", "parked"):
+            setattr(total, name, getattr(total, name) + getattr(run, name))
+        total.retries.extend(run.retries)
+        total.probe_succeeded = total.probe_succeeded or run.probe_succeeded
+        if run.resume_at and (total.resume_at is None or run.resume_at > total.resume_at):
+            total.resume_at = run.resume_at
+    return total
 
 
 def _claim(ids: Sequence[int], now: datetime) -> tuple[str, list[Conversion]]:
