@@ -9,7 +9,7 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
 from apps.dashboard import rollups, selectors
-from apps.dashboard.export import BREAKDOWN_HEADER, export_filename
+from apps.dashboard.export import BREAKDOWN_HEADER, cell, export_filename
 from apps.dashboard.export_jobs import export_path, stream_response
 from apps.dashboard.forms import DashboardForm
 from apps.dashboard.models import ExportKind, ExportRecord, ExportState
@@ -27,7 +27,15 @@ def breakdown_csv(request):
     rollups.rollups_refresh()
     by = form.cleaned_data["by"]
     rows = [
-        (label, c.requested, c.accepted, c.delivered, c.verified, _rate(c.conversion_rate), _rate(c.delivery_rate))
+        (
+            cell(label),
+            c.requested,
+            c.accepted,
+            c.delivered,
+            c.verified,
+            _rate(c.conversion_rate),
+            _rate(c.delivery_rate),
+        )
         for label, c in selectors.breakdown(f, by)
     ]
     params = {key: values for key, values in request.GET.lists()}

@@ -185,3 +185,28 @@ def test_a_background_export_runs_on_a_real_redis_worker(redis_connection, root,
     record.refresh_from_db()
     assert (record.state, record.rows, record.total) == (ExportState.DONE, 5, 5)
     assert (tmp_path / f"export-{record.pk}.csv").read_text(encoding="utf-8").count("delivered") == 5
+
+
+def test_the_database_side_formatting_neutralises_every_dangerous_start(root_client):
+    account = make_account(Provider.PLIVO)
+    starts = ["=1+1", "+1+1", "-1+1", "@SUM(1)", "\t=1", "\r=1", "safe", "", "'quoted"]
+    for i, out_id in enumerate(starts):
+        make_message(
+            account, phone=f"+1212555{i:04d}", out_id=out_id, provider_message_id=f"d{i}", sent_at=at(20, 9, i)
+        )
+    _, rows = download(root_client, reverse("admin:messaging_sentmessage_export"), {"o": "7"})  # by sent_at
+    header = rows[0]
+    written = {r[0]: r[header.index("out_id")] for r in rows[1:]}
+    assert [written[f"d{i}"] for i in range(len(starts))] == [
+        "'=1+1",
+        "'+1+1",
+        "'-1+1",
+        "'@SUM(1)",
+        "'\t=1",
+        "'\r=1",
+        "safe",
+        "",
+        "'quoted",
+    ]
+    assert {r[header.index("trackable")] for r in rows[1:]} == {"true"}
+    assert {r[header.index("received_at_utc")] for r in rows[1:]} == {""}
