@@ -118,6 +118,12 @@ def drops_record(*, now: datetime | None = None) -> list[DropAlert]:
     return created
 
 
+def drops_record_history(f: Filters) -> list[DropAlert]:
+    """Record the drops of a past range without notifying anyone (the demo's history)."""
+    rollups.rollups_refresh()
+    return [alert for alert in map(_record, detect_drops(f)) if alert is not None]
+
+
 def _yesterday(now: datetime) -> Filters:
     """The previous whole day in the site's time zone (day buckets start at local midnight)."""
     tz = ZoneInfo(settings.TIME_ZONE)

@@ -200,12 +200,23 @@ def load_demo(*, messages_scale: float = 1.0, seed: int = 20261123) -> dict[str,
         accounts = _create_accounts()
         templates = _create_templates(accounts)
         messages, conversions = _create_traffic(rng, accounts, templates, messages_scale)
+        _record_past_drops()
     return {
         "accounts": len(accounts),
         "templates": templates["count"],
         "messages": messages,
         "conversions": conversions,
     }
+
+
+def _record_past_drops() -> None:
+    """The drop alerts cron would have recorded over the demo's days (the dip among them)."""
+    from apps.dashboard.alerts import drops_record_history
+    from apps.dashboard.rollups import floor_hour
+    from apps.dashboard.selectors import Filters
+
+    end = floor_hour(timezone.now()).replace(hour=0)
+    drops_record_history(Filters(start=end - timedelta(days=DAYS), end=end, granularity="day"))
 
 
 def simulator_endpoint() -> str:

@@ -153,3 +153,15 @@ def test_a_failing_webhook_is_recorded_on_the_alert(dip):
         alert_notify(alert=alert)
     alert.refresh_from_db()
     assert alert.notify_error == "Webhook failed: ConnectionError."
+
+
+def test_the_demo_history_holds_its_dip_and_no_false_alarm():
+    from django.utils import timezone
+
+    from apps.dashboard.demo import DIP_DAYS_AGO, load_demo
+
+    load_demo(messages_scale=0.1)
+    [alert] = DropAlert.objects.all()
+    assert (alert.provider, alert.country, alert.granularity) == ("aliyun", "CN", "day")
+    assert alert.window_start.date() == (timezone.now() - timedelta(days=DIP_DAYS_AGO)).date()
+    assert alert.notified_at is None  # history, not news: nobody is paged for it
