@@ -21,11 +21,11 @@ def reset() -> None:
         )
 
 
-def ingest_account() -> tuple[ProviderAccount, str]:
+def ingest_account(name: str = "bench ingest") -> tuple[ProviderAccount, str]:
     # Points nowhere: the ingest benchmark measures recording; no report is sent during it.
     account = ProviderAccount.objects.create(
         provider="plivo",
-        name="bench ingest",
+        name=name,
         key_id="MABENCH0000000000001",
         key_secret="x",
         endpoint="http://127.0.0.1:9",
