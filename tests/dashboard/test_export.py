@@ -210,3 +210,11 @@ def test_the_database_side_formatting_neutralises_every_dangerous_start(root_cli
     ]
     assert {r[header.index("trackable")] for r in rows[1:]} == {"true"}
     assert {r[header.index("received_at_utc")] for r in rows[1:]} == {""}
+
+
+def test_an_export_with_filters_the_list_does_not_know_is_refused(root_client):
+    from apps.dashboard.export_jobs import BAD_FILTERS
+
+    response = root_client.get(reverse("admin:messaging_sentmessage_export"), {"no_such_field__exact": "1"})
+    assert response.status_code == 400 and response.content.decode() == BAD_FILTERS
+    assert not ExportRecord.objects.exists()
