@@ -73,14 +73,17 @@ def detect_drops(f: Filters, *, now: datetime | None = None) -> list[Drop]:
     daily = selectors.segment_series(f, start=baseline_start, by_day=True)
     found = []
     for segment, by_bucket in selectors.segment_series(f).items():
+        baselines: dict = {}  # per local day: the 24 hour buckets of a day share one baseline
         for start, counts in by_bucket.items():
             end = _bucket_end(start, f)
-            if end > now - GRACE:
+            if end > now - GRACE or counts.requested < settings.DASHBOARD_DROP_MIN_MESSAGES:
                 continue
-            baseline = _baseline(daily.get(segment, {}), start.astimezone(f.tz).date(), days, f)
-            drop = is_drop(counts, baseline)
+            day = start.astimezone(f.tz).date()
+            if day not in baselines:
+                baselines[day] = _baseline(daily.get(segment, {}), day, days, f)
+            drop = is_drop(counts, baselines[day])
             if drop is not None:
-                found.append(Drop(*segment, f.granularity, start, end, counts, baseline, drop))
+                found.append(Drop(*segment, f.granularity, start, end, counts, baselines[day], drop))
     return sorted(found, key=lambda d: (d.start, d.provider, d.country))
 
 
