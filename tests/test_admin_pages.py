@@ -17,6 +17,15 @@ def demo(db):
     load_demo(messages_scale=0.01)
     Group.objects.get_or_create(name="Operators")
     _sync_records()
+    _api_token()
+
+
+def _api_token():
+    """Issue 4: an API token, which the demo does not make (its value is shown once, at creation)."""
+    from apps.messaging.services import api_token_create
+    from apps.providers.models import ProviderAccount
+
+    api_token_create(account=ProviderAccount.objects.order_by("pk").first(), name="login service")
 
 
 def _sync_records():
