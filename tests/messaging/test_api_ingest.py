@@ -204,3 +204,13 @@ def test_the_openapi_schema_describes_every_endpoint_and_field(client):
     assert set(message["properties"]) == set(parsing.MESSAGE_FIELDS)
     conversion = schema["paths"]["/conversions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert set(conversion["oneOf"][0]["properties"]) == set(parsing.CONVERSION_FIELDS)
+
+
+def test_a_delivery_receipt_that_came_first_is_applied_when_the_message_is_posted(api, account):
+    from apps.messaging.delivery.services import delivery_apply
+    from apps.providers.clients.base import DeliveryRecord, DeliveryState
+
+    delivery_apply(account=account, records=[DeliveryRecord("uuid-1", "+447700900001", DeliveryState.DELIVERED, "D")])
+    assert api.post("messages", a_message(1, phone="+447700900001")).status_code == 201
+    message = SentMessage.objects.get()
+    assert (message.delivery_status, message.error_code) == ("delivered", "D")
