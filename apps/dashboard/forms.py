@@ -15,6 +15,7 @@ from apps.providers.models import Provider
 
 RANGES = [("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("30d", "Last 30 days"), ("custom", "Custom")]
 RANGE_DAYS = {"7d": 7, "30d": 30}
+DEFAULT_RANGE = "7d"
 MAX_DAYS = 400
 MAX_HOUR_BUCKETS = 24 * 31
 
@@ -38,6 +39,14 @@ class DashboardForm(forms.Form):
     tz = forms.CharField(required=False, max_length=64, label="Time zone")
     by = forms.ChoiceField(choices=[(key, key.title()) for key in BREAKDOWNS], required=False)
 
+    def __init__(self, data=None, *args, **kwargs):
+        # A bound select with no value renders its first option ("Last 24 hours") as chosen, while
+        # clean() defaults to 7 days: put the default into the data so what is shown is what is used.
+        if data is not None and not data.get("range"):
+            data = data.copy()
+            data["range"] = DEFAULT_RANGE
+        super().__init__(data, *args, **kwargs)
+
     def clean_tz(self) -> zoneinfo.ZoneInfo:
         name = self.cleaned_data.get("tz") or settings.TIME_ZONE
         try:
@@ -47,7 +56,7 @@ class DashboardForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        data["range"] = data.get("range") or "7d"
+        data["range"] = data.get("range") or DEFAULT_RANGE
         if data["range"] == "custom":
             start, end = data.get("start"), data.get("end")
             if not start or not end:

@@ -110,3 +110,9 @@ def test_the_admin_home_and_navigation_link_to_the_dashboard(client, root):
     assert f'href="{url}" id="dashboard-link"' in html
     assert f'href="{url}" id="nav-dashboard"' in html
     assert 'id="nav-dashboard"' in client.get(reverse("admin:messaging_sentmessage_changelist")).content.decode()
+
+
+def test_with_no_range_in_the_url_the_page_shows_the_range_it_uses(staff_client):
+    page = staff_client.get(reverse("dashboard:index")).content.decode()
+    assert '<option value="7d" selected>Last 7 days</option>' in page
+    assert '<option value="24h" selected>' not in page
