@@ -90,6 +90,8 @@ def test_a_conversion_plivo_cannot_count_is_stored_and_says_why(api, account):
 
 
 def sent_ten_minutes_ago(account):
+    make_message(account, provider_message_id="m-2", phone="+447700900002", out_id="shared")
+    make_message(account, provider_message_id="m-3", phone="+447700900003", out_id="shared")
     return make_message(account, provider_message_id="m-1", phone="+447700900001")
 
 
@@ -98,6 +100,7 @@ def sent_ten_minutes_ago(account):
     [
         ({"message_id": "nope", "status": "converted"}, "message_id", conversion_service.UNKNOWN_MESSAGE),
         ({"out_id": "nope", "status": "converted"}, "out_id", conversion_service.UNKNOWN_OUT_ID),
+        ({"out_id": "shared", "status": "converted"}, "out_id", conversion_service.AMBIGUOUS_OUT_ID),
         ({"message_id": "m-1", "status": "verified"}, "status", parsing.UNKNOWN_STATUS.format(value="verified")),
         ({"message_id": "m-1"}, "status", parsing.REQUIRED),
         ({"status": "converted"}, "message_id", parsing.NO_MESSAGE_REF),

@@ -18,7 +18,7 @@ from apps.providers.models import ProviderAccount
 
 UNKNOWN_MESSAGE = "No message with this id was recorded for this account."
 UNKNOWN_OUT_ID = "No message with this out_id was recorded for this account."
-AMBIGUOUS_OUT_ID = "{count} messages share this out_id; identify the message by message_id instead."
+AMBIGUOUS_OUT_ID = "Several messages share this out_id; identify the message by message_id instead."
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,7 @@ def _check(item: ConversionInput, messages: dict, now: datetime) -> tuple[_Messa
             return None, {"out_id": UNKNOWN_OUT_ID}
         message = messages[key]
         if message is None:
-            count = SentMessage.objects.filter(out_id=item.out_id).count()
-            return None, {"out_id": AMBIGUOUS_OUT_ID.format(count=count)}
+            return None, {"out_id": AMBIGUOUS_OUT_ID}
     if item.converted_at <= message.sent_at:
         return None, {"converted_at": CONVERSION_BEFORE_SEND.format(sent_at=message.sent_at.isoformat())}
     if item.converted_at > now:
