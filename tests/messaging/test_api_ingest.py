@@ -217,3 +217,23 @@ def test_a_delivery_receipt_that_came_first_is_applied_when_the_message_is_poste
     assert api.post("messages", a_message(1, phone="+447700900001")).status_code == 201
     message = SentMessage.objects.get()
     assert (message.delivery_status, message.error_code) == ("delivered", "D")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe not utf-8",
+        "[" * 5000 + "]" * 5000,
+        "null",
+        '{"items": [null, 1, "x", [], {"message_id": ["a"], "status": {}, "converted_at": 5}]}',
+        '{"message_id": "m-1", "status": "converted", "converted_at": "2026-02-30T00:00:00Z"}',
+        '{"message_id": "m-1", "status": ["converted"]}',
+        '{"out_id": 7, "status": "converted"}',
+    ],
+)
+def test_odd_bodies_get_a_4xx_naming_what_is_wrong_never_a_500(api, account, body):
+    sent_ten_minutes_ago(account)
+    response = api.post("conversions", body)
+    assert 400 <= response.status_code < 500
+    assert response.json()["errors"] or response.json()["items"]
+    assert Conversion.objects.count() == 0
