@@ -11,13 +11,31 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo(db):
+def demo(db, root):
     from django.contrib.auth.models import Group
 
     load_demo(messages_scale=0.01)
     Group.objects.get_or_create(name="Operators")
     _sync_records()
     _api_token()
+    _dashboard_records(root)
+
+
+def _dashboard_records(user):
+    """Issue 7: a drop alert and an export record (the small demo may raise no alert)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.dashboard.models import DropAlert, ExportRecord
+
+    end = timezone.now().replace(minute=0, second=0, microsecond=0)
+    DropAlert.objects.create(
+        provider="aliyun", country="CN", granularity="day", window_start=end - timedelta(days=1), window_end=end,
+        requested=1000, verified=400, rate=0.4, baseline_requested=14000, baseline_verified=12000,
+        baseline_rate=12000 / 14000, drop_percent=53.3, threshold_percent=20,
+    )
+    ExportRecord.objects.create(user=user, kind="messages", filename="smsdash-messages.csv", rows=3)
 
 
 def _api_token():

@@ -14,12 +14,6 @@ from tests.conftest import PASSWORD
 from tests.factories import make_account, make_template
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The personas are created for nearly every test here; the production hasher takes 0.25 s each.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def group(name: str) -> Group:
     """The group migration 0003 created. A transactional test's flush deletes it (permissions come
     back through post_migrate, data migrations do not), so rebuild it the same way when missing."""
