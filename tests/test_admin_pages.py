@@ -31,9 +31,19 @@ def _dashboard_records(user):
 
     end = timezone.now().replace(minute=0, second=0, microsecond=0)
     DropAlert.objects.create(
-        provider="aliyun", country="CN", granularity="day", window_start=end - timedelta(days=1), window_end=end,
-        requested=1000, verified=400, rate=0.4, baseline_requested=14000, baseline_verified=12000,
-        baseline_rate=12000 / 14000, drop_percent=53.3, threshold_percent=20,
+        provider="aliyun",
+        country="CN",
+        granularity="day",
+        window_start=end - timedelta(days=1),
+        window_end=end,
+        requested=1000,
+        verified=400,
+        rate=0.4,
+        baseline_requested=14000,
+        baseline_verified=12000,
+        baseline_rate=12000 / 14000,
+        drop_percent=53.3,
+        threshold_percent=20,
     )
     ExportRecord.objects.create(user=user, kind="messages", filename="smsdash-messages.csv", rows=3)
 
