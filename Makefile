@@ -51,10 +51,10 @@ run: demo
 	elif command -v redis-server >/dev/null 2>&1; then \
 		echo "Jobs: private Redis on 127.0.0.1:$(PRIVATE_REDIS_PORT) (var/redis)"; \
 		REDIS_URL=redis://127.0.0.1:$(PRIVATE_REDIS_PORT)/0 PRIVATE_REDIS_PORT=$(PRIVATE_REDIS_PORT) \
-			$(VENV)/bin/honcho -f Procfile start; \
+			$(VENV)/bin/honcho -f Procfile start web simulator redis worker cron; \
 	else \
 		echo "Jobs: no redis-server found, background jobs run inline (the admin says so)."; \
-		$(VENV)/bin/honcho -f Procfile start web simulator; \
+		$(VENV)/bin/honcho -f Procfile start web simulator periodic; \
 	fi
 
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).

@@ -1,28 +1,32 @@
-"""Periodic jobs, all registered here; run by `manage.py rqcron smsdash.cron` (see Procfile).
+"""Periodic jobs, all listed here once.
 
-Each app adds its sweeps below as it grows them.
+With Redis, `manage.py rqcron smsdash.cron` enqueues them (rq's cron reads the registrations below).
+Without Redis (the zero-setup demo), `manage.py run_periodic` calls the same functions inline on the
+same intervals, so syncs, sweeps and rollups keep running either way.
 """
 
-from rq import cron  # noqa: F401
+from __future__ import annotations
 
-# Issue 5: start the delivery and template review syncs that are due (account.sync_interval_minutes).
-from apps.providers.sync.jobs import sync_schedule_job  # noqa: E402
+from rq import cron
 
-cron.register(sync_schedule_job, "sync", interval=60)
+from apps.dashboard.jobs import drops_check_job, rollups_refresh_job
+from apps.messaging.jobs import sweep_pending_conversions
+from apps.providers.sync.jobs import sync_schedule_job
+from apps.sms_templates.jobs import template_submission_sweep_job
 
-# Issue 7: rebuild the dashboard's dirty rollup hours, then judge the last complete hours for drops.
-from apps.dashboard.jobs import drops_check_job, rollups_refresh_job  # noqa: E402
+# (function, rq queue, interval in seconds)
+PERIODIC_JOBS = [
+    # Issue 5: start the delivery and template review syncs that are due (account.sync_interval_minutes).
+    (sync_schedule_job, "sync", 60),
+    # Issue 7: rebuild the dashboard's dirty rollup hours, then judge the last complete hours for drops.
+    (rollups_refresh_job, "default", 60),
+    (drops_check_job, "default", 600),
+    # Issue 6: restart template submissions whose job was lost; give back those whose worker died.
+    (template_submission_sweep_job, "default", 120),
+    # Issue 4: re-enqueue conversion reports that stayed pending too long (a lost job, a flushed Redis,
+    # a killed worker); frees the claims of dead workers.
+    (sweep_pending_conversions, "reports", 60),
+]
 
-cron.register(rollups_refresh_job, "default", interval=60)
-cron.register(drops_check_job, "default", interval=600)
-
-# Issue 6: restart template submissions whose job was lost; give back those whose worker died.
-from apps.sms_templates.jobs import template_submission_sweep_job  # noqa: E402
-
-cron.register(template_submission_sweep_job, "default", interval=120)
-
-# Issue 4: re-enqueue conversion reports that stayed pending too long (a lost job, a flushed Redis,
-# a killed worker); frees the claims of dead workers.
-from apps.messaging.jobs import sweep_pending_conversions  # noqa: E402
-
-cron.register(sweep_pending_conversions, "reports", interval=60)
+for func, queue_name, interval in PERIODIC_JOBS:
+    cron.register(func, queue_name, interval=interval)
