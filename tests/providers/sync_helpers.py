@@ -30,12 +30,15 @@ def new_id(provider: str, n: int) -> str:
     return str(uuid.uuid4())
 
 
-def seed(simulator, account, *, phone: str, count: int, start=None, delivery="delivered", known=True, **fields):
-    """count messages to phone, one a minute from start: at the simulator, and (known) in smsdash."""
+def seed(
+    simulator, account, *, phone: str, count: int, start=None, delivery="delivered", known=True, first=0, **fields
+):
+    """count messages to phone, one a minute from start: at the simulator, and (known) in smsdash.
+    first: the number of the first message (ids differ from an earlier seed of the same phone)."""
     start = start or a_day_ago_10am(account.provider)
     messages = []
-    for i in range(count):
-        sent_at = start + timedelta(minutes=i)
+    for i in range(first, first + count):
+        sent_at = start + timedelta(minutes=i - first)
         message_id = new_id(account.provider, abs(hash((phone, i, account.pk))) % 10**9)
         simulator.add_message(account.provider, message_id, phone, sent_at, delivery=delivery, **fields)
         if known:

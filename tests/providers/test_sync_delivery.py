@@ -128,3 +128,46 @@ def test_tencent_pages_past_100_receipts_by_time(simulator, simulated_account):
     assert (run.status, run.pages_fetched, run.items_updated) == (SyncStatus.SUCCEEDED, 2, 130)
     assert calls(simulator, "tencent", "PullSmsSendStatusByPhoneNumber") == 2
     assert {m.delivery_status for m in SentMessage.objects.filter(pk__in=[m.pk for m in messages])} == {"delivered"}
+
+
+def seed_days(simulator, account, *, phone: str, per_day: int, days: int):
+    """per_day messages to phone on each of `days` send dates (two days ago, three, ...)."""
+    start = a_day_ago_10am(account.provider)
+    return [
+        m
+        for back in range(days)
+        for m in seed(
+            simulator, account, phone=phone, count=per_day, start=start - timedelta(days=back), first=back * 1000
+        )
+    ]
+
+
+def test_tencent_asks_once_for_a_phones_pending_messages_of_several_days(simulator, simulated_account):
+    account = fresh_breaker(simulated_account(Provider.TENCENT))
+    messages = seed_days(simulator, account, phone="+8613800000011", per_day=2, days=3)
+    assert len({m.sent_at.date() for m in messages}) == 3
+    run = run_delivery(account)
+    assert (run.status, run.progress_total, run.pages_fetched, run.items_updated) == (SyncStatus.SUCCEEDED, 1, 1, 6)
+    assert calls(simulator, "tencent", "PullSmsSendStatusByPhoneNumber") == 1  # one phone: one call, not one a day
+    assert {m.delivery_status for m in SentMessage.objects.filter(pk__in=[m.pk for m in messages])} == {"delivered"}
+
+
+def test_tencent_pages_a_phones_several_days_past_100_receipts(simulator, simulated_account):
+    account = fresh_breaker(simulated_account(Provider.TENCENT))
+    messages = seed_days(simulator, account, phone="+8613800000012", per_day=60, days=3)  # 180: two pulls of 100
+    seed(simulator, account, phone="+8613800000013", count=1)
+    run = run_delivery(account)
+    assert (run.status, run.progress_total, run.pages_fetched, run.items_updated) == (SyncStatus.SUCCEEDED, 2, 3, 181)
+    assert calls(simulator, "tencent", "PullSmsSendStatusByPhoneNumber") == 3
+    assert {m.delivery_status for m in SentMessage.objects.filter(pk__in=[m.pk for m in messages])} == {"delivered"}
+
+
+def test_pending_tencent_messages_older_than_7_days_expire_and_are_not_queried(simulator, simulated_account):
+    account = fresh_breaker(simulated_account(Provider.TENCENT))
+    old = make_message(account, phone="+8613800000014", sent_at=a_day_ago_10am(Provider.TENCENT) - timedelta(days=6))
+    [recent] = seed(simulator, account, phone="+8613800000014", count=1)
+    run = run_delivery(account)
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (old.delivery_status, recent.delivery_status) == ("expired", "delivered")
+    assert (run.progress_total, calls(simulator, "tencent", "PullSmsSendStatusByPhoneNumber")) == (1, 1)

@@ -14,7 +14,7 @@ from apps.providers.models import Provider, SyncKind, SyncRun, SyncStatus
 from apps.providers.sync import engine, locks, runs
 from apps.providers.sync.engine import sync_execute
 from tests.providers import sync_helpers
-from tests.providers.sync_helpers import calls, fresh_breaker, seed
+from tests.providers.sync_helpers import a_day_ago_10am, calls, fresh_breaker, seed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_redis")]
 
@@ -110,6 +110,28 @@ def test_a_run_on_several_threads_resumes_after_a_crash_without_redoing_pages(
     assert crashed.pages_fetched >= 5 and crashed.pages_fetched + resumed.pages_fetched == 12
     assert calls(simulator, "aliyun", "QuerySendDetails") == 12
     assert set(SentMessage.objects.filter(account=account).values_list("delivery_status", flat=True)) == {"delivered"}
+
+
+def test_a_crashed_tencent_run_resumes_mid_phone_without_redoing_pulls(simulator, simulated_account, monkeypatch):
+    account = fresh_breaker(simulated_account(Provider.TENCENT))
+    start = a_day_ago_10am(Provider.TENCENT)
+    for phone in PHONES[:3]:  # 50 a day on 3 days: 150 receipts a phone, two pulls of 100 each
+        for back in range(3):
+            seed(simulator, account, phone=phone, count=50, start=start - timedelta(days=back), first=back * 100)
+    crash_before_call(monkeypatch, 4)  # the second phone's second pull
+    with pytest.raises(Crash):
+        delivery(account)
+    crashed = SyncRun.objects.get()
+    assert (crashed.pages_fetched, crashed.progress_total) == (3, 3)
+    assert crashed.cursor["after"] == f"range|{PHONES[0]}"
+    assert {key: state["page"] for key, state in crashed.cursor["partial"].items()} == {f"range|{PHONES[1]}": 1}
+    monkeypatch.undo()
+    let_the_lock_expire(crashed)
+    resumed = delivery(account)
+    assert (resumed.status, resumed.resumed_from, resumed.pages_fetched) == (SyncStatus.SUCCEEDED, crashed, 3)
+    assert calls(simulator, "tencent", "PullSmsSendStatusByPhoneNumber") == 6  # every pull exactly once
+    assert set(SentMessage.objects.filter(account=account).values_list("delivery_status", flat=True)) == {"delivered"}
+    assert SentMessage.objects.filter(account=account).count() == 450
 
 
 def test_a_second_run_of_the_same_kind_does_not_start_while_one_runs(

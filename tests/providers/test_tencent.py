@@ -152,6 +152,29 @@ def test_delivery_status_of_one_serial_number(simulated_account, simulator):
     assert [(r.message_id, r.state) for r in page.records] == [("2640:b", DeliveryState.FAILED)]
 
 
+def test_one_range_query_pulls_a_phones_receipts_of_several_days(simulated_account, simulator):
+    client = client_for(simulated_account("tencent"))
+    today = now().replace(microsecond=0)
+    for back in (1, 3, 5):
+        simulator.add_message("tencent", f"2640:d{back}", PHONE, today - timedelta(days=back), app_id=APP)
+    first = client.send_day(today - timedelta(days=5))
+    page = client.delivery_status(DeliveryQuery(phone=PHONE, day=first, until=client.send_day(today), page_size=100))
+    assert [r.message_id for r in page.records] == ["2640:d5", "2640:d3", "2640:d1"] and not page.has_more
+    single = client.delivery_status(DeliveryQuery(phone=PHONE, day=first, page_size=100))
+    assert [r.message_id for r in single.records] == ["2640:d5"]  # a query without until: that day (and the next)
+    assert simulator.stats()["succeeded"]["tencent"]["PullSmsSendStatusByPhoneNumber"] == 2
+
+
+def test_a_range_reaching_past_seven_days_starts_at_tencents_limit_instead_of_failing(simulated_account, simulator):
+    client = client_for(simulated_account("tencent"))
+    simulator.add_message("tencent", "2640:recent", PHONE, now() - timedelta(days=2), app_id=APP)
+    today = now().date()
+    page = client.delivery_status(DeliveryQuery(phone=PHONE, day=today - timedelta(days=7), until=today))
+    assert [r.message_id for r in page.records] == ["2640:recent"]
+    with pytest.raises(ValueError):
+        client.delivery_status(DeliveryQuery(phone=PHONE, day=today, until=today - timedelta(days=1)))
+
+
 def test_receipts_older_than_seven_days_cannot_be_pulled(simulated_account):
     client = client_for(simulated_account("tencent"))
     with pytest.raises(ProviderError) as caught:

@@ -1,8 +1,10 @@
 """The delivery pull: ask the provider about pending messages in as few calls as its API allows.
 
 Pending messages are grouped by (provider send date, phone): one Alibaba QuerySendDetails page (50
-rows) or one Tencent PullSmsSendStatusByPhoneNumber call covers every message of one phone on one
-day, so a group costs ceil(records / page size) calls, the minimum. Plivo answers one message per
+rows) covers every message of one phone on one day, so a group costs ceil(records / page size) calls,
+the minimum. Where one query spans several days (ProviderClient.delivery_range_days: Tencent's
+PullSmsSendStatusByPhoneNumber takes BeginTime/EndTime over the last 7 days, 100 rows a call) there is
+one group per phone, from its oldest pending send date to today. Plivo answers one message per
 detail call and 20 per list page: a lone message is asked by id, a phone's several messages by list.
 Groups run in key order on a few threads (SYNC_WORKERS); the run's cursor records the finished groups
 and pages (apps/providers/sync/ordered.py), so a resumed run skips what is done and continues
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.messaging.delivery.receipts import match_stored_receipts
 from apps.messaging.delivery.services import delivery_apply, delivery_expire_stale, query_window_start
@@ -27,6 +30,9 @@ from apps.providers.sync.ordered import OrderedProgress, run_ordered
 MATCH_FIELDS = ("id", "account_id", "provider_message_id", "phone", "sent_at", "template_code", "out_id")
 MATCH_FIELDS += ("delivery_status",)
 PAGE_SIZES = {Provider.ALIYUN: 50, Provider.TENCENT: 100, Provider.PLIVO: 20}
+# Keys of per-phone range groups: "range|+phone". They sort after every "YYYY-MM-DD|" key, so a run
+# resuming a cursor written by day groups redoes them rather than skipping any.
+RANGE_KEY = "range"
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,11 @@ class Group:
     phone: str
     day: date
     message_id: str = ""  # set when one id-query is cheaper than a list (Plivo, a lone message)
+    until: date | None = None  # a range group (Tencent): the phone's pending messages from `day` to `until`
+
+    @property
+    def label(self) -> str:
+        return f"{self.phone} from {self.day} to {self.until}" if self.until else f"{self.phone} on {self.day}"
 
 
 def plan_groups(
@@ -46,8 +57,10 @@ def plan_groups(
     )
     if message_ids is not None:
         pending = pending.filter(pk__in=message_ids)
-    seen: dict[tuple[date, str], list[str]] = {}
     rows = pending.order_by().values_list("phone", "sent_at", "provider_message_id")
+    if client.delivery_range_days > 1:
+        return _range_groups(rows, client)
+    seen: dict[tuple[date, str], list[str]] = {}
     for phone, sent_at, message_id in rows.iterator(chunk_size=5000):
         ids = seen.setdefault((client.send_day(sent_at), phone), [])
         if len(ids) < 2:
@@ -57,6 +70,20 @@ def plan_groups(
         Group(f"{day.isoformat()}|{phone}", phone, day, ids[0] if by_id and len(ids) == 1 else "")
         for (day, phone), ids in seen.items()
     ]
+    return sorted(groups, key=lambda g: g.key)
+
+
+def _range_groups(rows, client: ProviderClient) -> list[Group]:
+    """One group per phone, from its oldest pending send date to today: a single query (and its
+    pages) covers them all. The provider's query window (QUERY_WINDOW_DAYS, pending messages older
+    than it are expired first) is no longer than delivery_range_days, so one range always fits."""
+    first: dict[str, date] = {}
+    for phone, sent_at, _ in rows.iterator(chunk_size=5000):
+        day = client.send_day(sent_at)
+        if phone not in first or day < first[phone]:
+            first[phone] = day
+    today = client.send_day(timezone.now())
+    groups = [Group(f"{RANGE_KEY}|{phone}", phone, day, until=max(day, today)) for phone, day in first.items()]
     return sorted(groups, key=lambda g: g.key)
 
 
@@ -77,13 +104,14 @@ def sync_delivery(ctx) -> None:
 
 def _candidates(account: ProviderAccount, group: Group) -> list[SentMessage]:
     day_start = datetime.combine(group.day, time.min, tzinfo=UTC)
-    # A generous window around the provider's day: its date may be China time, ours UTC.
+    last_start = datetime.combine(group.until or group.day, time.min, tzinfo=UTC)
+    # A generous window around the provider's days: its date may be China time, ours UTC.
     return list(
         SentMessage.objects.filter(
             account=account,
             phone=group.phone,
             sent_at__gte=day_start - timedelta(hours=12),
-            sent_at__lt=day_start + timedelta(hours=36),
+            sent_at__lt=last_start + timedelta(hours=36),
         ).only(*MATCH_FIELDS)
     )
 
@@ -101,6 +129,7 @@ def _sync_group(ctx, group: Group, progress: OrderedProgress) -> None:
             page=page,
             page_size=PAGE_SIZES[account.provider],
             cursor=next_cursor,
+            until=group.until,
         )
         try:
             result = ctx.call(client.delivery_status, query)
@@ -108,7 +137,7 @@ def _sync_group(ctx, group: Group, progress: OrderedProgress) -> None:
             if error.kind != ErrorKind.INVALID:
                 raise
             with progress.lock:
-                ctx.skip(label=f"{group.phone} on {group.day}", error=error, cursor=progress.group_finished(group.key))
+                ctx.skip(label=group.label, error=error, cursor=progress.group_finished(group.key))
             return
         # The page's statuses and the run's resume point commit together: one commit per page.
         with transaction.atomic():

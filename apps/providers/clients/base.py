@@ -113,6 +113,10 @@ class DeliveryQuery:
     Alibaba: QuerySendDetails(PhoneNumber, SendDate, BizId?, PageSize<=50, CurrentPage).
     Tencent: PullSmsSendStatusByPhoneNumber over that day. Plivo: message detail when message_id
     is given, else the message list filtered by to_number and day.
+
+    `until` makes it a range, `day` to `until` inclusive, for clients whose API takes one
+    (ProviderClient.delivery_range_days > 1: Tencent, 7 days). Others answer for `day` alone and
+    must not be given one (the pull planner asks for ranges only where delivery_range_days allows).
     """
 
     phone: str
@@ -121,6 +125,7 @@ class DeliveryQuery:
     page: int = 1
     page_size: int = 50
     cursor: str = ""  # opaque, from the previous DeliveryPage.next_cursor (Tencent pages by time)
+    until: date | None = None  # last send date of a range query; None: `day` alone
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,9 @@ class ProviderClient:
 
     provider: str = ""
     default_endpoint: str = ""
+    # How many send dates one delivery query may span (DeliveryQuery.until): 1 when the provider's
+    # API takes a single date (Alibaba SendDate), more when it takes a time range (Tencent).
+    delivery_range_days: int = 1
 
     def __init__(self, account: ProviderAccount, *, timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)):
         self.account = account

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from apps.providers.clients import signing, transport
 from apps.providers.clients.base import (
@@ -30,6 +30,9 @@ VERSION = "2021-01-11"
 SERVICE = "sms"
 CONTENT_TYPE = "application/json"
 MAX_PULL = 100
+PULL_DAYS = 7  # PullSmsSendStatusByPhoneNumber: BeginTime at most the last 7 days
+PULL_MARGIN = 60  # seconds inside that limit, for the clock difference with Tencent
+DAY = 86400
 SMS_TYPES = {"promotional": 1, "notification": 2, "verification": 3, "international": 3}
 REVIEW_STATES = {0: ReviewState.APPROVED, 1: ReviewState.REVIEWING, 2: ReviewState.APPROVED_PENDING}
 VARIABLE_RE = re.compile(r"\$\{([^{}]*)\}")
@@ -53,6 +56,10 @@ def classify(code: str) -> ErrorKind:
     return ErrorKind.INVALID
 
 
+def _midnight(day: date) -> int:
+    return int(datetime.combine(day, datetime.min.time(), UTC).timestamp())
+
+
 def numbered_placeholders(content: str) -> str:
     """${code} style variables become Tencent's {1}, {2}... in order of first appearance."""
     order: dict[str, int] = {}
@@ -62,6 +69,7 @@ def numbered_placeholders(content: str) -> str:
 class TencentClient(ProviderClient):
     provider = "tencent"
     default_endpoint = "https://sms.tencentcloudapi.com"
+    delivery_range_days = PULL_DAYS  # one pull covers a phone's last 7 days (BeginTime to EndTime)
 
     def signed_request(self, action: str, payload: dict) -> tuple[dict, bytes]:
         """(headers, body) of the signed POST / for one action."""
@@ -138,15 +146,13 @@ class TencentClient(ProviderClient):
 
     def delivery_status(self, query: DeliveryQuery) -> DeliveryPage:
         # Offset is fixed at 0 by Tencent: later pages move BeginTime past the last receipt seen.
-        day_start = int(datetime.combine(query.day, datetime.min.time(), UTC).timestamp())
-        begin = int(query.cursor) if query.cursor else day_start
-        end = min(day_start + int(timedelta(days=2).total_seconds()), int(time.time()))
+        begin = int(query.cursor) if query.cursor else self._pull_begin(query)
         limit = min(query.page_size, MAX_PULL)
         data = self.call(
             "PullSmsSendStatusByPhoneNumber",
             {
                 "BeginTime": begin,
-                "EndTime": max(end, begin),
+                "EndTime": self._pull_end(query, begin),
                 "Offset": 0,
                 "Limit": limit,
                 "PhoneNumber": query.phone,
@@ -158,10 +164,30 @@ class TencentClient(ProviderClient):
         if query.message_id:
             records = [r for r in records if r.message_id == query.message_id]
         has_more = len(rows) >= limit
+        # Past the last receipt's second: re-reading it would cost a row of every page (more calls).
+        # The price: a receipt sharing that second but cut off by Limit is not seen (>100 a week).
         cursor = str(max(int(r.get("UserReceiveTime") or begin) for r in rows) + 1) if has_more else ""
         return DeliveryPage(
             records, page=query.page, total=None, has_more=has_more, request_id=data["RequestId"], next_cursor=cursor
         )
+
+    @staticmethod
+    def _pull_begin(query: DeliveryQuery) -> int:
+        """BeginTime of a query's first page: midnight (UTC) of its send date."""
+        begin = _midnight(query.day)
+        if query.until is not None:
+            # A range asks for all Tencent still keeps from `day`: a run going past midnight may
+            # find `day` just beyond the 7 days, so it starts at the limit rather than be refused.
+            begin = max(begin, int(time.time()) - PULL_DAYS * DAY + PULL_MARGIN)
+        return begin
+
+    @staticmethod
+    def _pull_end(query: DeliveryQuery, begin: int) -> int:
+        """A receipt comes after its send: up to a day past the last send date, and not past now."""
+        last = query.until or query.day
+        if last < query.day:
+            raise ValueError(f"DeliveryQuery.until ({last}) is before day ({query.day})")
+        return max(min(_midnight(last) + 2 * DAY, int(time.time())), begin)
 
     @staticmethod
     def _record(row: dict) -> DeliveryRecord:
