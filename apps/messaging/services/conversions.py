@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.messaging.models import CONVERSION_BEFORE_SEND, CONVERSION_IN_FUTURE, Conversion, ReportState, SentMessage
 from apps.messaging.services import hooks
+from apps.messaging.services.bulk import insert_rows
 from apps.messaging.services.inputs import ConversionInput, ItemResult, Outcome
 from apps.messaging.services.preconditions import unreportable_reason
 from apps.providers.models import ProviderAccount
@@ -53,7 +54,7 @@ def _record(account: ProviderAccount, items: Sequence[ConversionInput]) -> list[
     messages = _resolve_messages(account, items)
     existing = {m.id: m.conversion_id for m in messages.values() if m and m.conversion_id}
     results: list[ItemResult] = []
-    new: list[tuple[ItemResult, Conversion]] = []
+    new: list[tuple[ItemResult, tuple]] = []
     batch_duplicates: list[tuple[ItemResult, int]] = []  # same message twice in this batch
     for index, item in enumerate(items):
         message, errors = _check(item, messages, now)
@@ -66,12 +67,14 @@ def _record(account: ProviderAccount, items: Sequence[ConversionInput]) -> list[
         else:
             result = ItemResult(index, Outcome.CREATED)
             results.append(result)
-            new.append((result, _build(account, item, message)))
+            new.append((result, _row(account, item, message)))
             existing[message.id] = None
-    conversions = Conversion.objects.bulk_create([conversion for _, conversion in new])
-    _finish(results, new, batch_duplicates)
-    hooks.conversions_recorded(conversions)
-    _queue_reports(account, conversions)
+    ids = insert_rows(Conversion, COLUMNS, [row for _, row in new])
+    _finish(results, new, ids, batch_duplicates)
+    if hooks.wants_conversions():
+        hooks.conversions_recorded(list(Conversion.objects.filter(pk__in=ids)))
+    pending = [pk for pk, (_, row) in zip(ids, new, strict=True) if row[3] == ReportState.PENDING]
+    _queue_reports(account, pending)
     return results
 
 
@@ -111,34 +114,31 @@ def _check(item: ConversionInput, messages: dict, now: datetime) -> tuple[_Messa
     return message, {}
 
 
-def _build(account: ProviderAccount, item: ConversionInput, message: _Message) -> Conversion:
+COLUMNS = ("message_id", "status", "converted_at", "report_state", "last_error")
+
+
+def _row(account: ProviderAccount, item: ConversionInput, message: _Message) -> tuple:
+    """The new conversion's values, in the order of COLUMNS (the other fields take their defaults)."""
     reason = unreportable_reason(
         account=account, status=item.status, trackable=message.trackable, country=message.country
     )
-    return Conversion(
-        message_id=message.id,
-        status=item.status,
-        converted_at=item.converted_at,
-        report_state=ReportState.SKIPPED if reason else ReportState.PENDING,
-        last_error=reason,
-    )
+    return (message.id, item.status, item.converted_at, ReportState.SKIPPED if reason else ReportState.PENDING, reason)
 
 
-def _finish(results: list[ItemResult], new: list, batch_duplicates: list[tuple[ItemResult, int]]) -> None:
-    for result, conversion in new:
-        result.id = conversion.pk
-    by_message = {conversion.message_id: conversion.pk for _, conversion in new}
+def _finish(results: list[ItemResult], new: list, ids: list[int], batch_duplicates: list[tuple[ItemResult, int]]):
+    by_message = {}
+    for (result, row), pk in zip(new, ids, strict=True):
+        result.id = by_message[row[0]] = pk
     for result, message_id in batch_duplicates:
         result.id = by_message[message_id]
-    created = set(by_message.values())
+    created = set(ids)
     earlier = [r.id for r in results if r.outcome == Outcome.DUPLICATE and r.id not in created]
     if earlier:
         Conversion.objects.filter(pk__in=earlier).update(duplicate_submissions=F("duplicate_submissions") + 1)
 
 
-def _queue_reports(account: ProviderAccount, conversions: list[Conversion]) -> None:
+def _queue_reports(account: ProviderAccount, ids: list[int]) -> None:
     from apps.messaging import jobs  # jobs import services: import here to keep the graph acyclic
 
-    ids = [c.pk for c in conversions if c.report_state == ReportState.PENDING]
     if ids:
         jobs.queue_reports(account.pk, ids)

@@ -35,6 +35,11 @@ def messages_recorded(messages: list) -> None:
             hook(messages)
 
 
+def wants_conversions() -> bool:
+    """Whether a hook takes the new conversions: the batch then loads them as model instances."""
+    return _hook("apps.dashboard.rollups", "on_conversions_recorded") is not None
+
+
 def conversions_recorded(conversions: list) -> None:
     hook = _hook("apps.dashboard.rollups", "on_conversions_recorded")
     if hook is not None and conversions:
