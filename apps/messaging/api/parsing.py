@@ -26,6 +26,7 @@ NO_MESSAGE_REF = "Give message_id (the provider's id) or out_id (your own refere
 
 MESSAGE_FIELDS = ("message_id", "phone", "sent_at", "template_code", "out_id", "trackable", "content")
 CONVERSION_FIELDS = ("message_id", "out_id", "status", "converted_at")
+STATUSES = frozenset(ConversionStatus.values)  # computed once: .values builds a new list on every access
 CLOCK_SKEW = timedelta(minutes=1)  # the sender's clock may run slightly ahead of ours
 
 
@@ -118,7 +119,7 @@ def parse_conversion(data: Any) -> tuple[ConversionInput | None, dict[str, str]]
     status = f.data.get("status")
     if status is None:
         f.errors["status"] = REQUIRED
-    elif status not in ConversionStatus.values:
+    elif not isinstance(status, str) or status not in STATUSES:
         f.errors["status"] = UNKNOWN_STATUS.format(value=str(status)[:40])
     converted_at = f.moment("converted_at") if "converted_at" in f.data else timezone.now()
     if f.errors:

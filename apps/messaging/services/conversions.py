@@ -20,6 +20,7 @@ from apps.providers.models import ProviderAccount
 UNKNOWN_MESSAGE = "No message with this id was recorded for this account."
 UNKNOWN_OUT_ID = "No message with this out_id was recorded for this account."
 AMBIGUOUS_OUT_ID = "Several messages share this out_id; identify the message by message_id instead."
+PENDING, SKIPPED = ReportState.PENDING.value, ReportState.SKIPPED.value  # plain str: enum lookups cost per item
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def _record(account: ProviderAccount, items: Sequence[ConversionInput]) -> list[
     _finish(results, new, ids, batch_duplicates)
     if hooks.wants_conversions():
         hooks.conversions_recorded(list(Conversion.objects.filter(pk__in=ids)))
-    pending = [pk for pk, (_, row) in zip(ids, new, strict=True) if row[3] == ReportState.PENDING]
+    pending = [pk for pk, (_, row) in zip(ids, new, strict=True) if row[3] == PENDING]
     _queue_reports(account, pending)
     return results
 
@@ -86,10 +87,11 @@ def _resolve_messages(account: ProviderAccount, items: Sequence[ConversionInput]
     fields = ("id", "sent_at", "trackable", "country", "conversion__id", "provider_message_id", "out_id")
     found: dict[tuple[str, str], _Message | None] = {}
     if by_id:
-        for row in SentMessage.objects.filter(account=account, provider_message_id__in=by_id).values_list(*fields):
+        rows = SentMessage.objects.filter(account=account, provider_message_id__in=by_id).order_by()
+        for row in rows.values_list(*fields):
             found[("id", row[5])] = _Message(*row[:5])
     if by_out:
-        for row in SentMessage.objects.filter(account=account, out_id__in=by_out).values_list(*fields):
+        for row in SentMessage.objects.filter(account=account, out_id__in=by_out).order_by().values_list(*fields):
             key = ("out", row[6])
             found[key] = _Message(*row[:5]) if key not in found else None
     return found
@@ -122,7 +124,7 @@ def _row(account: ProviderAccount, item: ConversionInput, message: _Message) -> 
     reason = unreportable_reason(
         account=account, status=item.status, trackable=message.trackable, country=message.country
     )
-    return (message.id, item.status, item.converted_at, ReportState.SKIPPED if reason else ReportState.PENDING, reason)
+    return (message.id, item.status, item.converted_at, SKIPPED if reason else PENDING, reason)
 
 
 def _finish(results: list[ItemResult], new: list, ids: list[int], batch_duplicates: list[tuple[ItemResult, int]]):

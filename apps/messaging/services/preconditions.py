@@ -18,19 +18,22 @@ ALIBABA_DOMESTIC = (
     "Alibaba's SmsConversion covers international traffic only; messages to mainland China (+86) are not reported."
 )
 ACCOUNT_INACTIVE = "The provider account is inactive."
+# Plain values: this runs once per item of a batch, and each enum member lookup costs a descriptor call.
+PLIVO, TENCENT, ALIYUN = Provider.PLIVO.value, Provider.TENCENT.value, Provider.ALIYUN.value
+CONVERTED = ConversionStatus.CONVERTED.value
 
 
 def unreportable_reason(*, account: ProviderAccount, status: str, trackable: bool, country: str) -> str:
     """Empty when the provider can take this report, else the reason it cannot."""
     if not account.is_active:
         return ACCOUNT_INACTIVE
-    if account.provider == Provider.PLIVO and not trackable:
+    if account.provider == PLIVO and not trackable:
         return PLIVO_NOT_TRACKABLE
-    if account.provider == Provider.TENCENT:
+    if account.provider == TENCENT:
         if not account.conversion_allowlisted:
             return TENCENT_NOT_ALLOWLISTED
-        if status != ConversionStatus.CONVERTED:
+        if status != CONVERTED:
             return TENCENT_ONLY_CONVERTED.format(status=status)
-    if account.provider == Provider.ALIYUN and country == "CN":
+    if account.provider == ALIYUN and country == "CN":
         return ALIBABA_DOMESTIC
     return ""
