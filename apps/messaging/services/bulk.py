@@ -10,10 +10,12 @@ defaults and auto_now values from the model, and the ids come back in the order 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
+from django.utils import timezone
 
 
 def insert_rows(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int]:
@@ -28,28 +30,39 @@ def insert_rows(model: type[Model], columns: Sequence[str], rows: Sequence[Seque
     if connection.vendor != "postgresql":
         objs = model._default_manager.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows])
         return [obj.pk for obj in objs]
-    template = model()  # the defaults and auto_now values shared by every row of this batch
-    names, selects, params, unnest = [], [], [], []
-    arrays = {name: position for position, name in enumerate(columns)}
-    for field in model._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        db_type = field.db_type(connection)
-        names.append(connection.ops.quote_name(field.column))
-        if field.attname in arrays:
-            position = arrays[field.attname]
-            unnest.append((f"%s::{db_type}[]", [row[position] for row in rows]))
-            selects.append(f"c{len(unnest)}")
-        else:
-            selects.append(f"%s::{db_type}")
-            params.append(field.get_db_prep_save(field.pre_save(template, add=True), connection))
-    table, pk = (connection.ops.quote_name(name) for name in (model._meta.db_table, model._meta.pk.column))
-    aliases = ", ".join(f"c{n}" for n in range(1, len(unnest) + 1))
-    sql = (
-        f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(selects)} "
-        f"FROM unnest({', '.join(cast for cast, _ in unnest)}) AS t({aliases}) RETURNING {pk}"
-    )
+    sql, constants = _plan(model, tuple(columns))
+    now = timezone.now()  # one auto_now value for the whole batch
+    params = [field.get_db_prep_save(_default(field, now), connection) for field in constants]
+    arrays = [[row[position] for row in rows] for position in range(len(columns))]
     with connection.cursor() as cursor:
         # The constants' placeholders come first in the SQL text (the SELECT list), the arrays after.
-        cursor.execute(sql, [*params, *(values for _, values in unnest)])
+        cursor.execute(sql, [*params, *arrays])
         return [row[0] for row in cursor.fetchall()]
+
+
+def _default(field: Field, now) -> Any:
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return now
+    return field.get_default()
+
+
+@cache  # per model and column list: the statement text and which fields take their default
+def _plan(model: type[Model], columns: tuple[str, ...]) -> tuple[str, list[Field]]:
+    quote = connection.ops.quote_name
+    by_attname = {field.attname: field for field in model._meta.concrete_fields}
+    names, selects, constants = [], [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.attname in columns:
+            continue
+        names.append(quote(field.column))
+        selects.append(f"%s::{field.db_type(connection)}")
+        constants.append(field)
+    names += [quote(by_attname[name].column) for name in columns]
+    selects += [f"c{n}" for n in range(len(columns))]
+    casts = ", ".join(f"%s::{by_attname[name].db_type(connection)}[]" for name in columns)
+    aliases = ", ".join(f"c{n}" for n in range(len(columns)))
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(names)}) SELECT {', '.join(selects)} "
+        f"FROM unnest({casts}) AS t({aliases}) RETURNING {quote(model._meta.pk.column)}"
+    )
+    return sql, constants
