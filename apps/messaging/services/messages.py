@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from apps.messaging import phone as phones
 from apps.messaging.models import SentMessage
 from apps.messaging.services import hooks
+from apps.messaging.services.bulk import insert_rows
 from apps.messaging.services.inputs import ItemResult, MessageInput, Outcome
 from apps.providers.models import ProviderAccount
 from apps.sms_templates.models import SmsTemplate
@@ -34,14 +37,15 @@ def messages_record_batch(*, account: ProviderAccount, items: Sequence[MessageIn
 def _record(account: ProviderAccount, items: Sequence[MessageInput]) -> list[ItemResult]:
     ids = {item.provider_message_id for item in items}
     existing = dict(
-        SentMessage.objects.filter(account=account, provider_message_id__in=ids).values_list(
-            "provider_message_id", "id"
-        )
+        SentMessage.objects.filter(account=account, provider_message_id__in=ids)
+        .order_by()
+        .values_list("provider_message_id", "id")
     )
     template_ids = _template_ids(account, {item.template_code for item in items if item.template_code})
     results: list[ItemResult] = []
     new: list[tuple[ItemResult, SentMessage]] = []
     seen: set[str] = set()
+    now = timezone.now()
     for index, item in enumerate(items):
         if item.provider_message_id in existing or item.provider_message_id in seen:
             results.append(ItemResult(index, Outcome.DUPLICATE, existing.get(item.provider_message_id)))
@@ -49,8 +53,8 @@ def _record(account: ProviderAccount, items: Sequence[MessageInput]) -> list[Ite
         seen.add(item.provider_message_id)
         result = ItemResult(index, Outcome.CREATED)
         results.append(result)
-        new.append((result, _build(account, item, template_ids.get(item.template_code))))
-    messages = SentMessage.objects.bulk_create([message for _, message in new])
+        new.append((result, _build(account, item, template_ids.get(item.template_code), now)))
+    messages = _insert([message for _, message in new])
     for result, message in zip((r for r, _ in new), messages, strict=True):
         result.id = message.pk
     _fill_batch_duplicates(results, items, {m.provider_message_id: m.pk for m in messages})
@@ -58,7 +62,7 @@ def _record(account: ProviderAccount, items: Sequence[MessageInput]) -> list[Ite
     return results
 
 
-def _build(account: ProviderAccount, item: MessageInput, template_id: int | None) -> SentMessage:
+def _build(account: ProviderAccount, item: MessageInput, template_id: int | None, now: datetime) -> SentMessage:
     return SentMessage(
         account=account,
         provider_message_id=item.provider_message_id,
@@ -70,7 +74,24 @@ def _build(account: ProviderAccount, item: MessageInput, template_id: int | None
         out_id=item.out_id,
         trackable=item.trackable,
         sent_at=item.sent_at,
+        created_at=now,
+        updated_at=now,
     )
+
+
+COLUMNS = (
+    "account_id", "provider_message_id", "phone", "country", "template_id", "template_code", "content", "out_id",
+    "trackable", "sent_at", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def _insert(messages: list[SentMessage]) -> list[SentMessage]:
+    """One set-based INSERT (see bulk.py); the instances get their ids, as bulk_create would give them."""
+    ids = insert_rows(SentMessage, COLUMNS, [tuple(getattr(m, name) for name in COLUMNS) for m in messages])
+    for message, pk in zip(messages, ids, strict=True):
+        message.pk = pk
+        message._state.adding, message._state.db = False, connection.alias
+    return messages
 
 
 def _template_ids(account: ProviderAccount, codes: set[str]) -> dict[str, int]:
