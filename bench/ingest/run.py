@@ -58,12 +58,7 @@ from django.utils import timezone  # noqa: E402
 from apps.messaging.models import Conversion, ReportState  # noqa: E402
 from apps.messaging.services import ConversionInput, conversions_record_batch  # noqa: E402
 from bench.ingest import data, load  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.processes import free_port  # noqa: E402
 
 
 def wait_port(port: int, timeout: float = 30) -> None:

@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -36,6 +34,7 @@ from apps.providers.clients.base import ConversionOutcome, ConversionReport  # n
 from apps.providers.clients.registry import CLIENTS  # noqa: E402
 from apps.providers.models import ProviderAccount  # noqa: E402
 from apps.providers.simulator import defaults  # noqa: E402
+from bench.processes import free_port, start_simulator  # noqa: E402
 
 CASES = [
     ("aliyun", "acs3", defaults.DEMO_ALIYUN_KEY, "+8613800138000", "100^1"),
@@ -43,25 +42,6 @@ CASES = [
     ("tencent", "acs3", defaults.DEMO_TENCENT_KEY, "+8613800138000", "2640:1"),
     ("plivo", "acs3", defaults.DEMO_PLIVO_AUTH, "+14155552222", "bench-uuid"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_simulator(port: int) -> subprocess.Popen:
-    command = [sys.executable, "manage.py", "simulate_providers", "--port", str(port), "--no-database"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/_simulator/stats", timeout=1)
-            return process
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the simulator did not start")
 
 
 def seed(url: str) -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,11 +22,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.processes import free_port, start_simulator  # noqa: E402
 
 
 def setup_django() -> None:
@@ -46,19 +40,6 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-
-
-def start_simulator(port: int) -> subprocess.Popen:
-    command = [sys.executable, "manage.py", "simulate_providers", "--port", str(port), "--no-database"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/_simulator/stats", timeout=1)
-            return process
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the simulator did not start")
 
 
 OPERATIONS = {"aliyun": "QuerySendDetails", "tencent": "PullSmsSendStatusByPhoneNumber"}
