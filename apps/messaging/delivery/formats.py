@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from apps.providers.clients import plivo
 from apps.providers.clients.base import DeliveryRecord, DeliveryState
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -25,13 +26,6 @@ FIELD_MISSING = "Receipt {index}: the field {field} is required."
 BAD_TIME = "Receipt {index}: {field} must look like 2026-11-23 08:03:04."
 PLIVO_FIELD_MISSING = "The field {field} is required."
 
-PLIVO_STATES = {
-    "delivered": DeliveryState.DELIVERED,
-    "read": DeliveryState.DELIVERED,
-    "failed": DeliveryState.FAILED,
-    "undelivered": DeliveryState.FAILED,
-    "rejected": DeliveryState.FAILED,
-}
 
 
 class ReceiptFormatError(ValueError):
@@ -126,7 +120,7 @@ def parse_plivo(params: dict[str, str]) -> DeliveryRecord:
     return DeliveryRecord(
         message_id=item["MessageUUID"].strip(),
         phone=to if to.startswith("+") or not to else f"+{to}",
-        state=PLIVO_STATES.get(item["Status"].strip().lower(), DeliveryState.PENDING),
+        state=plivo.STATES.get(item["Status"].strip().lower(), DeliveryState.PENDING),
         error_code=item.get("ErrorCode", "").strip(),
         received_at=_time(item.get("DeliveryReportTime", "").strip(), 0, "DeliveryReportTime", UTC),
     )
