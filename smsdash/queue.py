@@ -25,7 +25,7 @@ def enqueue(func: Callable[..., Any], *args: Any, queue: str = "default", **job_
         if settings.JOBS_INLINE:
             run_inline(func, *args)
         else:
-            _queue(queue).enqueue_call(func, args=args, **job_options)
+            queue_for(queue).enqueue_call(func, args=args, **job_options)
 
     transaction.on_commit(start)
 
@@ -42,12 +42,15 @@ def run_inline(func: Callable[..., Any], *args: Any) -> None:
 _queues: dict = {}
 
 
-def _queue(name: str):
+def queue_for(name: str):
     """The django-rq queue, kept per process: django_rq.get_queue() opens a new Redis connection
-    pool on every call, which cost more than the rest of an ingest request (issue 4 benchmark)."""
+    pool on every call, which cost more than the rest of an ingest request (issue 4 benchmark).
+
+    It enqueues at once (commit_mode "auto"): callers are already past their commit, in enqueue()'s
+    on_commit callback or in a job's follow-ups, which belong to no transaction."""
     import django_rq
 
     key = (name, repr(settings.RQ_QUEUES.get(name)))
     if key not in _queues:
-        _queues[key] = django_rq.get_queue(name)
+        _queues[key] = django_rq.get_queue(name, commit_mode="auto")
     return _queues[key]

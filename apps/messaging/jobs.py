@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from apps.messaging.services.reporting import ReportRun, conversions_due, conversions_report, conversions_sweep
 from apps.providers.breaker import redis_connection
-from smsdash.queue import enqueue
+from smsdash.queue import enqueue, queue_for
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def queue_reports(account_id: int, conversion_ids: list[int]) -> None:
 def _request_drain(account_id: int) -> None:
     try:
         if redis_connection().set(DRAIN_FLAG.format(account_id=account_id), "1", nx=True, ex=DRAIN_FLAG_TTL):
-            _queue().enqueue(drain_account_backlog, account_id)
+            queue_for(QUEUE).enqueue(drain_account_backlog, account_id)
     except Exception:  # Redis away: the rows are committed, the periodic sweep reports them
         logger.exception("could not request a report drain for account %s", account_id)
 
@@ -93,7 +93,7 @@ def sweep_pending_conversions() -> dict:
 def _follow_up(account_id: int, run: ReportRun, *, draining: bool = False) -> None:
     if settings.JOBS_INLINE:
         return  # nothing can be scheduled inline; the sweep and the admin re-send cover it
-    queue = _queue()
+    queue = queue_for(QUEUE)
     for conversion_id, delay in run.retries:
         queue.enqueue_at(
             _not_before(timezone.now() + timedelta(seconds=delay)), report_conversions, account_id, [conversion_id]
@@ -104,19 +104,6 @@ def _follow_up(account_id: int, run: ReportRun, *, draining: bool = False) -> No
         queue.enqueue_at(_not_before(run.resume_at), drain_account_backlog, account_id, job_id=drain_id)
     elif run.probe_succeeded and not draining:
         queue.enqueue(drain_account_backlog, account_id)
-
-
-def _queue():
-    # Follow-ups belong to no transaction: enqueue now, whatever django-rq's commit mode says.
-    import django_rq
-
-    key = repr(settings.RQ_QUEUES.get(QUEUE))
-    if key not in _queues:
-        _queues[key] = django_rq.get_queue(QUEUE, commit_mode="auto")
-    return _queues[key]
-
-
-_queues: dict = {}
 
 
 def _not_before(moment: datetime) -> datetime:

@@ -27,7 +27,6 @@ BAD_TIME = "Receipt {index}: {field} must look like 2026-11-23 08:03:04."
 PLIVO_FIELD_MISSING = "The field {field} is required."
 
 
-
 class ReceiptFormatError(ValueError):
     """The callback is not what the provider sends; the message names the field and the rule."""
 
