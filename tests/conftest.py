@@ -70,6 +70,21 @@ def redis_connection():
     connection.flushdb()
 
 
+@pytest.fixture
+def jobs_on_redis(redis_connection, settings):
+    """Jobs go to rq queues on the test Redis database, as with REDIS_URL set; the circuit breakers'
+    Redis connections are dropped around the test so they follow the same URL."""
+    from apps.providers import breaker
+
+    url = services.test_redis_url()
+    settings.REDIS_URL = url
+    settings.JOBS_INLINE = False
+    settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 600} for name in ("default", "reports", "sync")}
+    breaker._connections.clear()
+    yield redis_connection
+    breaker._connections.clear()
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Debian's headless Chromium driven by Playwright (never a downloaded browser)."""

@@ -41,21 +41,12 @@ def api(client, account):
 
 
 @pytest.fixture
-def rq_redis(redis_connection, settings):
+def rq_redis(jobs_on_redis, settings):
     """Jobs go to a real Redis (the test database of it), as with REDIS_URL set."""
-    from apps.providers import breaker
-    from tests import services
-
-    url = services.test_redis_url()
-    settings.REDIS_URL = url
-    settings.JOBS_INLINE = False
-    settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 600} for name in ("default", "reports", "sync")}
     # In-process workers report on one thread: other threads' connections cannot see a test transaction.
     # Worker processes keep the default THREADS (the tests with shared_database).
     settings.CONVERSION_REPORTING = {**settings.CONVERSION_REPORTING, "THREADS": 1}
-    breaker._connections.clear()
-    yield redis_connection
-    breaker._connections.clear()
+    return jobs_on_redis
 
 
 @pytest.fixture

@@ -76,17 +76,9 @@ def calls(simulator, provider: str, operation: str) -> int:
 
 
 @pytest.fixture
-def rq_sync(redis_connection, settings):
+def rq_sync(jobs_on_redis):
     """Jobs go to a real Redis (the test database of it) and the lock lives there, as with REDIS_URL set."""
-    from apps.providers import breaker
-
-    url = services.test_redis_url()
-    settings.REDIS_URL = url
-    settings.JOBS_INLINE = False
-    settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 600} for name in ("default", "reports", "sync")}
-    breaker._connections.clear()
-    yield redis_connection
-    breaker._connections.clear()
+    return jobs_on_redis
 
 
 @pytest.fixture
@@ -94,10 +86,4 @@ def isolated_redis(request, settings):
     """With REDIS_URL set (CI's second run), keep the locks and breakers of these tests in the test
     Redis database (flushed around each test), never in the application's."""
     if settings.REDIS_URL:
-        from apps.providers import breaker
-
-        request.getfixturevalue("redis_connection")
-        url = services.test_redis_url()
-        settings.REDIS_URL = url
-        settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 600} for name in ("default", "reports", "sync")}
-        breaker._connections.clear()
+        request.getfixturevalue("jobs_on_redis")

@@ -6,7 +6,6 @@ from rq import SimpleWorker
 
 from apps.sms_templates import services
 from apps.sms_templates.models import SubmissionAttempt, TemplateStatus
-from tests import services as test_services
 from tests.sms_templates.conftest import template_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
@@ -15,12 +14,8 @@ S = TemplateStatus
 
 
 @pytest.fixture
-def rq_redis(redis_connection, settings):
-    url = test_services.test_redis_url()
-    settings.REDIS_URL = url
-    settings.JOBS_INLINE = False
-    settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 600} for name in ("default", "reports", "sync")}
-    return redis_connection
+def rq_redis(jobs_on_redis):
+    return jobs_on_redis
 
 
 def test_the_submission_waits_for_a_worker_and_a_worker_runs_it_once(
