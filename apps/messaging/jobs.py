@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.messaging import drain_requests
 from apps.messaging.services.reporting import ReportRun, conversions_due, conversions_report, conversions_sweep
 from apps.providers.breaker import redis_connection
 from smsdash.queue import enqueue, queue_for
@@ -42,15 +43,17 @@ def queue_reports(account_id: int, conversion_ids: list[int]) -> None:
 
     A batch gets its own job. Small submissions (the single-conversion path, up to thousands a
     second) instead ask for one drain of the account's backlog: a Redis flag makes that one job
-    for all of them rather than one rq job each, which no worker could keep up with.
+    for all of them rather than one rq job each, which no worker could keep up with. The
+    process's drain requester (drain_requests.py) sets that flag for many of them at once.
     """
     if settings.JOBS_INLINE or len(conversion_ids) >= SMALL_BATCH:
         enqueue(report_conversions, account_id, conversion_ids, queue=QUEUE)
     else:
-        transaction.on_commit(lambda: _request_drain(account_id))
+        transaction.on_commit(lambda: drain_requests.requester.request(account_id))
 
 
-def _request_drain(account_id: int) -> None:
+def request_drain(account_id: int) -> None:
+    """Enqueue one drain of the account's backlog unless one is already waiting to start."""
     try:
         if redis_connection().set(DRAIN_FLAG.format(account_id=account_id), "1", nx=True, ex=DRAIN_FLAG_TTL):
             queue_for(QUEUE).enqueue(drain_account_backlog, account_id)

@@ -11,7 +11,7 @@ import time
 import pytest
 from django.db.models import Sum
 
-from apps.messaging import jobs
+from apps.messaging import drain_requests, jobs
 from apps.messaging.models import Conversion, ReportState
 from apps.messaging.services import api_token_create
 from apps.providers import breaker as breakers
@@ -74,6 +74,7 @@ def test_single_conversions_share_one_backlog_drain_job_and_are_each_reported_on
         with django_capture_on_commit_callbacks(execute=True):
             item = {"message_id": message.provider_message_id, "status": "converted"}
             assert api.post("conversions", item).status_code == 201
+    assert drain_requests.requester.flush()  # the web process's requester thread has asked Redis
     assert django_rq.get_queue("reports").count == 1  # one drain for thirty singles, not thirty jobs
     burst()
     assert reported() == 30
@@ -81,6 +82,7 @@ def test_single_conversions_share_one_backlog_drain_job_and_are_each_reported_on
     with django_capture_on_commit_callbacks(execute=True):  # the drain cleared its flag: a new one is asked for
         api.post("conversions", {"message_id": "unknown", "status": "converted"})
         api.post("conversions", {"message_id": extra.provider_message_id, "status": "converted"})
+    assert drain_requests.requester.flush()
     assert django_rq.get_queue("reports").count == 1
 
 

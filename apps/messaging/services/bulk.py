@@ -3,13 +3,15 @@
 On PostgreSQL one INSERT ... SELECT FROM unnest(...) RETURNING id with one array per varying
 column and one parameter per constant column (defaults, auto_now). Django's bulk_create prepares
 every field of every row in Python, which was the largest cost of a 1,000-item API batch (issue 4
-benchmark). Elsewhere (SQLite) it falls back to bulk_create. Either way the rows get their
+benchmark). A single row takes a plain VALUES list instead: adapting arrays cost more than the
+rest of a single-conversion insert. Elsewhere (SQLite) it falls back to bulk_create. Either way the rows get their
 defaults and auto_now values from the model, and the ids come back in the order of the rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -30,24 +32,38 @@ def insert_rows(model: type[Model], columns: Sequence[str], rows: Sequence[Seque
     if connection.vendor != "postgresql":
         objs = model._default_manager.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows])
         return [obj.pk for obj in objs]
-    sql, constants = _plan(model, tuple(columns))
-    now = timezone.now()  # one auto_now value for the whole batch
-    params = [field.get_db_prep_save(_default(field, now), connection) for field in constants]
-    arrays = [[row[position] for row in rows] for position in range(len(columns))]
+    plan = _plan(model, tuple(columns))
+    params = plan.constants(timezone.now())  # one auto_now value for the whole batch
     with connection.cursor() as cursor:
-        # The constants' placeholders come first in the SQL text (the SELECT list), the arrays after.
-        cursor.execute(sql, [*params, *arrays])
+        # The constants' placeholders come first in the SQL text, the varying values after.
+        if len(rows) == 1:
+            cursor.execute(plan.one_row, [*params, *rows[0]])
+        else:
+            cursor.execute(plan.many_rows, [*params, *([row[i] for row in rows] for i in range(len(columns)))])
         return [row[0] for row in cursor.fetchall()]
 
 
-def _default(field: Field, now) -> Any:
-    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return now
-    return field.get_default()
+@dataclass(frozen=True)
+class _Plan:
+    many_rows: str  # INSERT ... SELECT FROM unnest(arrays)
+    one_row: str  # INSERT ... VALUES
+    fixed: tuple[Any, ...]  # the default columns' prepared values, in the statements' order
+    now_field: Field | None  # the auto_now field whose value is "now" on each call
+    now_positions: frozenset[int]
+
+    def constants(self, now) -> list[Any]:
+        if self.now_field is None:
+            return list(self.fixed)
+        now = self.now_field.get_db_prep_save(now, connection)
+        return [now if i in self.now_positions else value for i, value in enumerate(self.fixed)]
 
 
-@cache  # per model and column list: the statement text and which fields take their default
-def _plan(model: type[Model], columns: tuple[str, ...]) -> tuple[str, list[Field]]:
+def _is_auto_now(field: Field) -> bool:
+    return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+
+
+@cache  # per model and column list: the statements and the default values, prepared once
+def _plan(model: type[Model], columns: tuple[str, ...]) -> _Plan:
     quote = connection.ops.quote_name
     by_attname = {field.attname: field for field in model._meta.concrete_fields}
     names, selects, constants = [], [], []
@@ -61,8 +77,16 @@ def _plan(model: type[Model], columns: tuple[str, ...]) -> tuple[str, list[Field
     selects += [f"c{n}" for n in range(len(columns))]
     casts = ", ".join(f"%s::{by_attname[name].db_type(connection)}[]" for name in columns)
     aliases = ", ".join(f"c{n}" for n in range(len(columns)))
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(names)}) SELECT {', '.join(selects)} "
-        f"FROM unnest({casts}) AS t({aliases}) RETURNING {quote(model._meta.pk.column)}"
+    insert = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(names)})"
+    returning = f"RETURNING {quote(model._meta.pk.column)}"
+    varying = [f.name for f in constants if f.has_default() and callable(f.default) and not _is_auto_now(f)]
+    if varying:  # a callable default (uuid4, now) would be frozen by the cache: the caller must pass it
+        raise ValueError(f"{model.__name__}: pass {', '.join(varying)} as columns (callable defaults)")
+    now_positions = frozenset(i for i, field in enumerate(constants) if _is_auto_now(field))
+    return _Plan(
+        many_rows=f"{insert} SELECT {', '.join(selects)} FROM unnest({casts}) AS t({aliases}) {returning}",
+        one_row=f"{insert} VALUES ({', '.join(['%s'] * (len(constants) + len(columns)))}) {returning}",
+        fixed=tuple(None if _is_auto_now(f) else f.get_db_prep_save(f.get_default(), connection) for f in constants),
+        now_field=next((constants[i] for i in now_positions), None),
+        now_positions=now_positions,
     )
-    return sql, constants
