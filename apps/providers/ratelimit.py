@@ -23,33 +23,35 @@ _lock = threading.Lock()
 _local_windows: dict[str, tuple[int, int]] = {}
 
 
-def _take_local(key: str, window: int, rate: int) -> bool:
+def _take_local(key: str, window: int, rate: int, slots: int) -> bool:
     with _lock:
         current, count = _local_windows.get(key, (window, 0))
         if current != window:
             current, count = window, 0
-        if count >= rate:
+        if count + slots > rate:
             return False
-        _local_windows[key] = (current, count + 1)
+        _local_windows[key] = (current, count + slots)
         return True
 
 
-def _take_redis(connection, key: str, window: int, rate: int) -> bool:
+def _take_redis(connection, key: str, window: int, rate: int, slots: int) -> bool:
     window_key = f"{key}:{window}"
     pipe = connection.pipeline()
-    pipe.incr(window_key)
+    pipe.incrby(window_key, slots)
     pipe.expire(window_key, 3)
     count, _ = pipe.execute()
     return int(count) <= rate
 
 
-def acquire(account: ProviderAccount, key: str, *, rate: int | None = None) -> float:
-    """Take one call slot for (account, key); sleep until the next window when this one is full.
+def acquire(account: ProviderAccount, key: str, *, rate: int | None = None, slots: int = 1) -> float:
+    """Take `slots` call slots for (account, key); sleep until the next window when this one is full.
 
     Returns the seconds waited. Gives up after MAX_WAIT_SECONDS and returns anyway: the provider's
-    own throttling answer is then handled as a retryable error.
+    own throttling answer is then handled as a retryable error. Slots refused in a full window stay
+    counted there, so a window never lets more than the rate through.
     """
     rate = rate or account.effective_report_rate
+    slots = max(1, min(slots, rate))
     full_key = f"smsdash:ratelimit:{key}:{account.pk}"
     connection = redis_connection()
     started = time.time()
@@ -57,9 +59,9 @@ def acquire(account: ProviderAccount, key: str, *, rate: int | None = None) -> f
         now = time.time()
         window = int(now)
         allowed = (
-            _take_local(full_key, window, rate)
+            _take_local(full_key, window, rate, slots)
             if connection is None
-            else _take_redis(connection, full_key, window, rate)
+            else _take_redis(connection, full_key, window, rate, slots)
         )
         if allowed or now - started > MAX_WAIT_SECONDS:
             return now - started

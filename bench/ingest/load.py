@@ -41,10 +41,14 @@ class Result:
         }
 
 
-def _request(host: str, port: int, path: str, body: bytes, token: str | None) -> bytes:
-    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+def _request(host: str, port: int, path: str, body: bytes, token: str | None, headers: dict | None = None) -> bytes:
+    extra = {"Authorization": f"Bearer {token}"} if token else {}
+    extra.update(headers or {})
+    lines = "".join(
+        f"{name}: {value}\r\n" for name, value in extra.items() if name.lower() not in ("host", "content-type")
+    )
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}Content-Type: application/json\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{lines}Content-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
@@ -68,14 +72,16 @@ async def _connection(host, port, path, token, make_body, counter, result, stop_
             break
         if rate and due > time.perf_counter():
             await asyncio.sleep(due - time.perf_counter())
-        body = make_body(i)
+        body, headers = make_body(i), None
+        if isinstance(body, tuple):  # (body, headers): a signed provider request
+            body, headers = body
         if body is None:  # the data set is used up: stop early rather than send duplicates
             result.exhausted = True
             break
         if writer is None:
             reader, writer = await asyncio.open_connection(host, port)
         sent = due if rate else time.perf_counter()
-        writer.write(_request(host, port, path, body, token))
+        writer.write(_request(host, port, path, body, token, headers))
         await writer.drain()
         status, close = await _read_response(reader)
         result.latencies.append(time.perf_counter() - sent)
@@ -107,7 +113,7 @@ def run(
     port: int,
     path: str,
     token: str | None,
-    make_body: Callable[[int], bytes],
+    make_body: Callable[[int], bytes | tuple[bytes, dict] | None],
     *,
     seconds: float,
     concurrency: int,

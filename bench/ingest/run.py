@@ -150,15 +150,38 @@ def cpu_per_request(count: int = 300) -> dict:
     return figures
 
 
+def simulator_ceiling(port: int, account, messages: list[tuple[int, str]], seconds: float) -> dict:
+    """ReportConversion calls/s the simulator itself answers, from pre-signed requests sent by the
+    load generator: the most any reporting pipeline could reach against it on this machine."""
+    from apps.providers.clients import client_for
+
+    client, converted = client_for(account), int(time.time())
+    signed = [
+        client.signed_request(
+            "ReportConversion", {"SmsSdkAppId": account.sdk_app_id, "SerialNo": mid, "ConversionTime": converted}
+        )
+        for _, mid in messages
+    ]
+
+    def make(i):
+        return (signed[i][1], signed[i][0]) if i < len(signed) else None
+
+    result = load.run("127.0.0.1", port, "/", None, make, seconds=seconds, concurrency=8)
+    return result.summary()
+
+
 def reporting(args) -> dict:
     redis.Redis.from_url(ENV["REDIS_URL"]).flushdb()  # drop the ingest runs' report jobs (they point nowhere)
     port = free_port()
     account = data.report_account(f"http://127.0.0.1:{port}")
     messages = data.messages(account, "r", args.reports)
+    ceiling_messages = data.messages(account, "s", args.reports)
     simulator = start(
         [sys.executable, "manage.py", "simulate_providers", "--port", str(port)], stdout=subprocess.DEVNULL
     )
     wait_port(port, timeout=120)
+    ceiling = simulator_ceiling(port, account, ceiling_messages, seconds=args.seconds)
+    print(json.dumps({"simulator_ceiling": ceiling}), flush=True)
     now = timezone.now()
     for begin in range(0, len(messages), 1000):  # queued as the API queues them: one job per batch of 1,000
         items = [
@@ -185,6 +208,8 @@ def reporting(args) -> dict:
         "workers": args.report_workers,
         "wall_s": round(wall, 1),
         "reports_per_s": round(done.count() / span, 1) if span else None,
+        "ceiling_per_s": ceiling["requests_per_s"],
+        "ceiling_statuses": ceiling["statuses"],
     }
 
 

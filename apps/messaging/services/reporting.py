@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -126,6 +127,7 @@ def _claim(ids: Sequence[int], now: datetime) -> tuple[str, list[Conversion]]:
 def _report_chunk(account, client: ProviderClient, breaker: CircuitBreaker, ids, run: ReportRun) -> bool:
     """Report one claimed chunk. False when the breaker stopped it (unreported rows released)."""
     token, rows = _claim(ids, timezone.now())
+    slots = 0
     for position, conversion in enumerate(rows):
         reason = unreportable_reason(
             account=account,
@@ -140,9 +142,19 @@ def _report_chunk(account, client: ProviderClient, breaker: CircuitBreaker, ids,
         if not breaker.allow():
             _release([c.pk for c in rows[position:]], token)
             return False
-        acquire(account, "report")
+        if not slots:  # rate-limit slots in blocks: one Redis round trip per block, not per report
+            slots = acquire_block(account, len(rows) - position)
+        slots -= 1
         _report_one(client, breaker, conversion, token, run)
     return True
+
+
+def acquire_block(account: ProviderAccount, wanted: int) -> int:
+    """Take up to `wanted` report slots, at most a fiftieth of the account's rate, so that the
+    slots a stopped chunk leaves unused never amount to more than 2% of a second's calls."""
+    slots = min(wanted, max(1, account.effective_report_rate // 50))
+    acquire(account, "report", slots=slots)
+    return slots
 
 
 def _report_one(client: ProviderClient, breaker: CircuitBreaker, conversion: Conversion, token: str, run) -> None:
@@ -196,9 +208,22 @@ def _retry_later(conversion: Conversion, token: str, reason: str, run: ReportRun
 
 def _finish(conversion: Conversion, token: str, *, attempted: bool = True, **fields) -> None:
     """Record an outcome and release the claim, only if the claim is still ours."""
+    values = [Conversion._meta.get_field(name).get_db_prep_save(value, connection) for name, value in fields.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(_finish_sql(tuple(fields), attempted), [*values, conversion.pk, token])
+
+
+@cache  # per outcome's fields: compiling the ORM's update() for every report was a fifth of its CPU
+def _finish_sql(names: tuple[str, ...], attempted: bool) -> str:
+    quote = connection.ops.quote_name
+    column = {name: quote(Conversion._meta.get_field(name).column) for name in (*names, "report_attempts")}
+    sets = [f"{column[name]} = %s" for name in names] + [f"{quote('claim_token')} = ''"]
     if attempted:
-        fields["report_attempts"] = F("report_attempts") + 1
-    Conversion.objects.filter(pk=conversion.pk, claim_token=token).update(claim_token="", **fields)
+        sets.append(f"{column['report_attempts']} = {column['report_attempts']} + 1")
+    return (
+        f"UPDATE {quote(Conversion._meta.db_table)} SET {', '.join(sets)} "
+        f"WHERE {quote('id')} = %s AND {quote('claim_token')} = %s"
+    )
 
 
 def _release(ids: Sequence[int], token: str) -> None:
