@@ -36,3 +36,14 @@ def test_in_redis_all_processes_share_the_accounts_rate(rq_redis):
     assert first <= 2
     assert account.effective_report_rate == 4
     assert make_account(Provider.TENCENT).effective_report_rate == 1000  # Tencent's documented limit
+
+
+@pytest.mark.redis
+def test_slots_taken_in_a_block_count_against_the_same_rate(rq_redis):
+    account = make_account(Provider.PLIVO, report_rate_limit=5)
+    time.sleep(1 - time.time() % 1)
+    window = int(time.time())
+    assert ratelimit.acquire(account, "report", slots=3) < 0.5  # fits in this window
+    waited = ratelimit.acquire(account, "report", slots=3)  # 6 > 5: waits for the next window
+    assert int(time.time()) > window and waited > 0
+    assert ratelimit.acquire(account, "report", slots=50) >= 0  # more than the rate: capped to it, not refused forever

@@ -157,3 +157,19 @@ def test_the_sweep_frees_a_dead_workers_claims_counts_one_possible_repeat_and_fi
     repeats = dict(Conversion.objects.values_list("pk", "repeat_reports"))
     assert (repeats[rows[0].pk], repeats[rows[1].pk], repeats[rows[2].pk]) == (1, 0, 0)
     assert not Conversion.objects.exclude(claim_token="").exists()
+
+
+def test_every_worker_sees_an_opened_breaker_within_a_tenth_of_a_second(simulated_account):
+    account = simulated_account(Provider.TENCENT)
+    mine, other = breakers.breaker_for(account), breakers.breaker_for(account)
+    assert mine.allow()  # healthy: trusted for breakers.FRESH seconds without asking again
+    for _ in range(3):
+        other.record_failure()  # another worker meets the outage and opens the breaker
+    time.sleep(breakers.FRESH)
+    assert not mine.allow()
+
+    other.reset()
+    assert mine.allow()
+    mine.record_failure()  # a caller's own failure makes it ask again at once
+    other.record_failure(), other.record_failure()
+    assert not mine.allow()
