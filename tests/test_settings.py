@@ -93,7 +93,10 @@ def test_database_urls_are_parsed():
         "5432",
         "db",
     )
-    assert pg["OPTIONS"] == {"sslmode": "require"}
+    # Prepared statements by default; a query parameter can turn them off (PgBouncer before 1.21).
+    assert pg["OPTIONS"] == {"sslmode": "require", "server_side_binding": True, "prepare_threshold": 5}
+    pooled = database_from_url("postgres://localhost/db?prepare_threshold=&server_side_binding=false")
+    assert pooled["OPTIONS"] == {"server_side_binding": False, "prepare_threshold": None}
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL must start with sqlite:// or postgres://"):
         database_from_url("mysql://localhost/db")
 

@@ -3,8 +3,8 @@
 A single conversion, once committed, hands its account to this process's requester thread. The
 thread asks for a drain (jobs.request_drain: a Redis SET NX, and the job when the flag was not
 set yet) at most every INTERVAL seconds, once per account for everything handed over meanwhile.
-That SET was a sixth of a single-conversion request's CPU (issue 4 benchmark); at 1,000
-conversions/s over four web processes it now runs at most 100 times a second per account.
+That SET was a sixth of a single-conversion request's CPU (issue 4 benchmark); now each web
+process sends it at most 20 times a second per account, however many conversions arrive.
 
 Nothing is reported later than INTERVAL because of this, and nothing is lost: an account is
 handed over only after its conversion committed, so the drain it asks for sees that row. If the

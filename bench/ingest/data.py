@@ -60,5 +60,7 @@ def messages(account: ProviderAccount, prefix: str, count: int) -> list[tuple[in
             )
             for n in range(start, min(count, start + 5000))
         )
+    with connection.cursor() as cursor:  # fresh statistics, as a production table has: plans depend on them
+        cursor.execute("ANALYZE messaging_sentmessage, messaging_conversion")
     rows = SentMessage.objects.filter(account=account, provider_message_id__startswith=f"{prefix}-")
     return sorted(rows.values_list("pk", "provider_message_id"), key=lambda row: int(row[1].rsplit("-", 1)[1]))

@@ -4,8 +4,9 @@ On PostgreSQL one INSERT ... SELECT FROM unnest(...) RETURNING id with one array
 column and one parameter per constant column (defaults, auto_now). Django's bulk_create prepares
 every field of every row in Python, which was the largest cost of a 1,000-item API batch (issue 4
 benchmark). A single row takes a plain VALUES list instead: adapting arrays cost more than the
-rest of a single-conversion insert. Elsewhere (SQLite) it falls back to bulk_create. Either way the rows get their
-defaults and auto_now values from the model, and the ids come back in the order of the rows.
+rest of a single-conversion insert. Elsewhere (SQLite) it falls back to bulk_create. Either way
+the rows get their defaults and auto_now values from the model, and the ids come back in the
+order of the rows.
 """
 
 from __future__ import annotations
