@@ -237,3 +237,28 @@ def test_odd_bodies_get_a_4xx_naming_what_is_wrong_never_a_500(api, account, bod
     assert 400 <= response.status_code < 500
     assert response.json()["errors"] or response.json()["items"]
     assert Conversion.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction around it: the single path's own autocommit
+def test_a_conversion_stored_by_another_request_between_lookup_and_insert_is_answered_as_duplicate(monkeypatch):
+    from apps.messaging.services import ConversionInput, conversions_record_batch
+    from apps.messaging.services.inputs import Outcome
+    from tests.factories import make_conversion
+
+    message = make_message()
+    lookup = conversion_service._resolve_messages
+
+    def racing_lookup(account, items):  # the other request commits right after our lookup
+        found = lookup(account, items)
+        if not Conversion.objects.filter(message=message).exists():
+            make_conversion(message)
+        return found
+
+    monkeypatch.setattr(conversion_service, "_resolve_messages", racing_lookup)
+    item = ConversionInput(
+        status="converted", converted_at=timezone.now(), provider_message_id=message.provider_message_id
+    )
+    [result] = conversions_record_batch(account=message.account, items=[item])
+    assert result.outcome == Outcome.DUPLICATE
+    assert Conversion.objects.filter(message=message).count() == 1
+    assert Conversion.objects.get(message=message).duplicate_submissions == 1

@@ -53,7 +53,8 @@ def conversions_record_batch(*, account: ProviderAccount, items: Sequence[Conver
 def _record(account: ProviderAccount, items: Sequence[ConversionInput]) -> list[ItemResult]:
     # One item writes at most one statement (the INSERT, or the duplicate count), atomic on its own:
     # without BEGIN and COMMIT the single-conversion path saves two round trips (issue 4 benchmark).
-    with transaction.atomic() if len(items) > 1 else nullcontext():
+    # Inside a caller's transaction it still takes a savepoint, so the IntegrityError retry works.
+    with transaction.atomic() if len(items) > 1 or connection.in_atomic_block else nullcontext():
         return _record_in_transaction(account, items)
 
 
