@@ -308,7 +308,7 @@ def write(results: list[dict], report: dict, args) -> None:
     begin = text.find("## Issue 4:")
     if begin >= 0:
         end = text.find("\n## ", begin + 1)
-        text = text[:begin] + section + (text[end + 1 :] if end >= 0 else "")
+        text = text[:begin] + section + ("\n" + text[end + 1 :] if end >= 0 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text)
