@@ -140,7 +140,7 @@ def ingest_scenarios(port: int, args) -> list[dict]:
 
 
 def machine_speed(repeat: int = 3) -> float:
-    """Best of three timings (ms, process time) of a fixed pure-Python loop: the same code takes
+    """Best of `repeat` timings (ms, process time) of a fixed pure-Python loop: the same code takes
     more than twice as long on some days of this shared machine, so compare runs through it."""
     timings = []
     for _ in range(repeat):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from apps.providers.clients.base import ConversionOutcome, ConversionReport, Err
 from apps.providers.simulator.loader import DatabaseLoader, points_here
 from apps.providers.simulator.state import SimulatorState
 from apps.sms_templates.models import ProviderReviewStatus
+from bench.processes import free_port
 from tests.factories import make_message, make_template
 
 PHONE = "+8613800138000"
@@ -172,14 +172,8 @@ def test_credentials_on_the_command_line_must_be_id_and_secret():
         call_command("simulate_providers", "--aliyun-key", "no-colon")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_command_serves_with_the_credentials_it_was_given(simulated_account):
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "manage.py", "simulate_providers", "--port", str(port), "--no-database",
                "--plivo-auth", "MACOMMANDLINE0000001:cli-token"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

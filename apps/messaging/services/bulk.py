@@ -1,14 +1,12 @@
 """Set-based INSERT of many rows of one model, for the ingest batches.
 
 On PostgreSQL one INSERT ... SELECT FROM json_array_elements(...) RETURNING id: the rows travel
-as one JSON array, and there is one parameter per constant column (defaults, auto_now). An array
-parameter per column cost a third of a 1,000-item batch's CPU, spent adapting each element in
-Python; json.dumps does it in C. Django's bulk_create prepares
-every field of every row in Python, which was the largest cost of a 1,000-item API batch (issue 4
-benchmark). A single row takes a plain VALUES list instead: adapting arrays cost more than the
-rest of a single-conversion insert. Elsewhere (SQLite) it falls back to bulk_create. Either way
-the rows get their defaults and auto_now values from the model, and the ids come back in the
-order of the rows.
+as one JSON array, and there is one parameter per constant column (defaults, auto_now). Django's
+bulk_create prepares every field of every row in Python, which was the largest cost of a 1,000-item
+API batch (issue 4 benchmark); an array parameter per column, adapted element by element in
+Python, was then a third of it, where json.dumps works in C. A single row takes a plain VALUES
+list. Elsewhere (SQLite) it falls back to bulk_create. Either way the rows get their defaults and
+auto_now values from the model, and the ids come back in the order of the rows.
 """
 
 from __future__ import annotations

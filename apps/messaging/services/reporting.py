@@ -143,13 +143,13 @@ def _report_chunk(account, client: ProviderClient, breaker: CircuitBreaker, ids,
             _release([c.pk for c in rows[position:]], token)
             return False
         if not slots:  # rate-limit slots in blocks: one Redis round trip per block, not per report
-            slots = acquire_block(account, len(rows) - position)
+            slots = _acquire_block(account, len(rows) - position)
         slots -= 1
         _report_one(client, breaker, conversion, token, run)
     return True
 
 
-def acquire_block(account: ProviderAccount, wanted: int) -> int:
+def _acquire_block(account: ProviderAccount, wanted: int) -> int:
     """Take up to `wanted` report slots, at most a fiftieth of the account's rate, so that the
     slots a stopped chunk leaves unused never amount to more than 2% of a second's calls."""
     slots = min(wanted, max(1, account.effective_report_rate // 50))
@@ -215,14 +215,14 @@ def _finish(conversion: Conversion, token: str, *, attempted: bool = True, **fie
 
 @cache  # per outcome's fields: compiling the ORM's update() for every report was a fifth of its CPU
 def _finish_sql(names: tuple[str, ...], attempted: bool) -> str:
-    quote = connection.ops.quote_name
-    column = {name: quote(Conversion._meta.get_field(name).column) for name in (*names, "report_attempts")}
-    sets = [f"{column[name]} = %s" for name in names] + [f"{quote('claim_token')} = ''"]
+    quote, meta = connection.ops.quote_name, Conversion._meta
+    column = {name: quote(meta.get_field(name).column) for name in (*names, "report_attempts", "claim_token")}
+    sets = [f"{column[name]} = %s" for name in names] + [f"{column['claim_token']} = ''"]
     if attempted:
         sets.append(f"{column['report_attempts']} = {column['report_attempts']} + 1")
     return (
-        f"UPDATE {quote(Conversion._meta.db_table)} SET {', '.join(sets)} "
-        f"WHERE {quote('id')} = %s AND {quote('claim_token')} = %s"
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} "
+        f"WHERE {quote(meta.pk.column)} = %s AND {column['claim_token']} = %s"
     )
 
 
