@@ -1,4 +1,4 @@
-"""client_for: the provider's client, one per account per thread (so one pooled Session)."""
+"""client_for: the provider's client, one per account per thread (so one set of keep-alive connections)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 from apps.providers.clients import client_for
 from apps.providers.clients.aliyun import AliyunClient
 from apps.providers.clients.base import ProviderError
+from apps.providers.clients.connection import basic_authorization
 from apps.providers.clients.plivo import PlivoClient
 from apps.providers.clients.tencent import TencentClient
 from bench.processes import free_port
@@ -16,7 +17,7 @@ def test_each_provider_gets_its_client_and_keeps_it(simulated_account):
     accounts = [simulated_account(p) for p in ("aliyun", "tencent", "plivo")]
     clients = [client_for(a) for a in accounts]
     assert [type(c) for c in clients] == [AliyunClient, TencentClient, PlivoClient]
-    assert client_for(accounts[0]) is clients[0]  # same Session, so its pooled connections are reused
+    assert client_for(accounts[0]) is clients[0]  # same client, so its keep-alive connections are reused
 
 
 def test_a_changed_account_gets_a_fresh_client(simulated_account):
@@ -25,7 +26,8 @@ def test_a_changed_account_gets_a_fresh_client(simulated_account):
     account.key_secret = "rotated-token"
     account.save()
     second = client_for(account)
-    assert second is not first and second.session.auth == (account.key_id, "rotated-token")
+    assert second is not first
+    assert second.http.authorization == basic_authorization(account.key_id, "rotated-token")
 
 
 def test_another_thread_gets_its_own_client(simulated_account):

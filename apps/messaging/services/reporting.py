@@ -114,14 +114,36 @@ def _merge(runs: list[ReportRun]) -> ReportRun:
     return total
 
 
-def _claim(ids: Sequence[int], now: datetime) -> tuple[str, list[Conversion]]:
+@dataclass(slots=True)
+class Claimed:
+    """What reporting one claimed conversion needs, read as plain values: building two model
+    instances per row (conversion and message) was a sixth of a report's CPU."""
+
+    pk: int
+    status: str
+    converted_at: datetime
+    report_attempts: int
+    message_id: str
+    phone: str
+    sent_at: datetime
+    trackable: bool
+    country: str
+
+
+CLAIMED_COLUMNS = (
+    "pk", "status", "converted_at", "report_attempts", "message__provider_message_id", "message__phone",
+    "message__sent_at", "message__trackable", "message__country",
+)  # fmt: skip
+
+
+def _claim(ids: Sequence[int], now: datetime) -> tuple[str, list[Claimed]]:
     token = uuid.uuid4().hex
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     Conversion.objects.filter(due, pk__in=ids, report_state=ReportState.PENDING, claim_token="").update(
         claim_token=token, claimed_at=now
     )
-    rows = Conversion.objects.filter(pk__in=ids, claim_token=token).select_related("message").order_by("pk")
-    return token, list(rows)
+    rows = Conversion.objects.filter(pk__in=ids, claim_token=token).order_by("pk").values_list(*CLAIMED_COLUMNS)
+    return token, [Claimed(*row) for row in rows]
 
 
 def _report_chunk(account, client: ProviderClient, breaker: CircuitBreaker, ids, run: ReportRun) -> bool:
@@ -130,10 +152,7 @@ def _report_chunk(account, client: ProviderClient, breaker: CircuitBreaker, ids,
     slots = 0
     for position, conversion in enumerate(rows):
         reason = unreportable_reason(
-            account=account,
-            status=conversion.status,
-            trackable=conversion.message.trackable,
-            country=conversion.message.country,
+            account=account, status=conversion.status, trackable=conversion.trackable, country=conversion.country
         )
         if reason:
             _finish(conversion, token, report_state=ReportState.SKIPPED, last_error=reason, attempted=False)
@@ -157,14 +176,13 @@ def _acquire_block(account: ProviderAccount, wanted: int) -> int:
     return slots
 
 
-def _report_one(client: ProviderClient, breaker: CircuitBreaker, conversion: Conversion, token: str, run) -> None:
-    message = conversion.message
+def _report_one(client: ProviderClient, breaker: CircuitBreaker, conversion: Claimed, token: str, run) -> None:
     report = ConversionReport(
-        message_id=message.provider_message_id,
-        phone=message.phone,
+        message_id=conversion.message_id,
+        phone=conversion.phone,
         outcome=ConversionOutcome(conversion.status),
         converted_at=conversion.converted_at,
-        sent_at=message.sent_at,
+        sent_at=conversion.sent_at,
     )
     probing = breaker.probing
     try:
@@ -189,7 +207,7 @@ def _report_one(client: ProviderClient, breaker: CircuitBreaker, conversion: Con
     run.reported += 1
 
 
-def _record_error(breaker: CircuitBreaker, conversion: Conversion, token: str, error: ProviderError, run) -> None:
+def _record_error(breaker: CircuitBreaker, conversion: Claimed, token: str, error: ProviderError, run) -> None:
     if error.retryable:
         if error.kind == ErrorKind.TRANSIENT:  # throttling means the provider is up: no breaker trip
             breaker.record_failure()
@@ -200,13 +218,13 @@ def _record_error(breaker: CircuitBreaker, conversion: Conversion, token: str, e
     run.failed += 1
 
 
-def _retry_later(conversion: Conversion, token: str, reason: str, run: ReportRun) -> None:
+def _retry_later(conversion: Claimed, token: str, reason: str, run: ReportRun) -> None:
     delay = backoff_seconds(conversion.report_attempts + 1)
     _finish(conversion, token, last_error=reason, next_attempt_at=timezone.now() + timedelta(seconds=delay))
     run.retries.append((conversion.pk, delay))
 
 
-def _finish(conversion: Conversion, token: str, *, attempted: bool = True, **fields) -> None:
+def _finish(conversion: Claimed, token: str, *, attempted: bool = True, **fields) -> None:
     """Record an outcome and release the claim, only if the claim is still ours."""
     values = [Conversion._meta.get_field(name).get_db_prep_save(value, connection) for name, value in fields.items()]
     with connection.cursor() as cursor:

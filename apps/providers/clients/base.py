@@ -8,12 +8,11 @@ whose `kind` tells them what to do (healthchecks' TransportError, with a kind in
 from __future__ import annotations
 
 import enum
-import os
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-import requests
+from apps.providers.clients.connection import HttpTransport
 
 if TYPE_CHECKING:
     from apps.providers.models import ProviderAccount
@@ -176,22 +175,9 @@ class TemplateReview:
     request_id: str = ""
 
 
-def pooled_session(endpoint: str) -> requests.Session:
-    """A Session that reads the environment's proxy and CA settings once, for this endpoint.
-
-    With trust_env on, requests rereads every environment variable on every call to find proxies:
-    a quarter of the CPU of reporting one conversion (issue 4 benchmark). HTTPS_PROXY, NO_PROXY
-    and REQUESTS_CA_BUNDLE still apply, as read when the client is made.
-    """
-    session = requests.Session()
-    session.proxies = requests.utils.get_environ_proxies(endpoint)
-    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    session.trust_env = False
-    return session
-
-
 class ProviderClient:
-    """Base class: one instance per account, one pooled requests.Session per instance."""
+    """Base class: one instance per account and thread (registry.client_for), with its own keep-alive
+    connections (connection.HttpTransport)."""
 
     provider: str = ""
     default_endpoint: str = ""
@@ -203,7 +189,11 @@ class ProviderClient:
         self.account = account
         self.endpoint = (account.endpoint or self.default_endpoint).rstrip("/")
         self.timeout = timeout
-        self.session = pooled_session(self.endpoint)
+        self.http = HttpTransport(timeout=timeout, authorization=self.authorization())
+
+    def authorization(self) -> str:
+        """An Authorization header sent with every request; empty where requests are signed instead."""
+        return ""
 
     def send_sms(self, request: SendRequest) -> SendResult:
         raise NotImplementedError
@@ -239,4 +229,4 @@ class ProviderClient:
         return records
 
     def close(self) -> None:
-        self.session.close()
+        self.http.close()

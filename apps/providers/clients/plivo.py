@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from apps.providers.clients import transport
+from apps.providers.clients import connection, transport
 from apps.providers.clients.base import (
     ConversionOutcome,
     ConversionReport,
@@ -53,8 +53,10 @@ class PlivoClient(ProviderClient):
 
     def __init__(self, account, **kwargs):
         super().__init__(account, **kwargs)
-        self.session.auth = (account.key_id, account.key_secret)
         self.base = f"{self.endpoint}/v1/Account/{account.key_id}"
+
+    def authorization(self) -> str:
+        return connection.basic_authorization(self.account.key_id, self.account.key_secret)
 
     def call(self, method: str, path: str, *, json: dict | None = None, params: dict | None = None) -> dict:
         headers = {"User-Agent": transport.USER_AGENT, "Accept": "application/json"}

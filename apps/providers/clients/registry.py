@@ -15,7 +15,7 @@ CLIENTS: dict[str, type[ProviderClient]] = {
     PlivoClient.provider: PlivoClient,
 }
 
-# One client (so one pooled requests.Session) per account per thread: Sessions are not thread-safe,
+# One client (so one set of keep-alive connections) per account per thread: they are not thread-safe,
 # and a changed account (new secret, endpoint) has a new updated_at, so it gets a fresh client.
 _local = threading.local()
 

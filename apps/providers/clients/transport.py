@@ -2,26 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import requests
+import http.client
+import json as jsonlib
+from urllib.parse import urlencode, urlsplit
 
 from apps.providers.clients.base import ErrorKind, ProviderClient, ProviderError
+from apps.providers.clients.connection import Response, UnsupportedProxy
 
-USER_AGENT = "smsdash/0.1 (+python-requests)"
+USER_AGENT = "smsdash/0.1"
 
 
-def send(client: ProviderClient, method: str, url: str, **kwargs: Any) -> requests.Response:
+def send(
+    client: ProviderClient,
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str],
+    data: bytes | None = None,
+    json: dict | None = None,
+    params: dict | None = None,
+) -> Response:
+    """One request on the client's connection; a network failure becomes a transient ProviderError."""
+    if params:
+        url += ("&" if "?" in url else "?") + urlencode(params)
+    if json is not None:
+        data = jsonlib.dumps(json, separators=(",", ":")).encode()
+        headers = {**headers, "Content-Type": "application/json"}
     try:
-        return client.session.request(method, url, timeout=client.timeout, **kwargs)
-    except requests.Timeout as exc:
+        return client.http.request(method, url, body=data, headers=headers)
+    except UnsupportedProxy as exc:
+        raise ProviderError(
+            ErrorKind.INVALID, f"{client.provider}: the proxy set in the environment is unusable: {exc}",
+            code="ProxyError", provider=client.provider,
+        ) from exc  # fmt: skip
+    except TimeoutError as exc:
         raise ProviderError(
             ErrorKind.TRANSIENT,
             f"{client.provider} did not answer in time (connect {client.timeout[0]}s, read {client.timeout[1]}s)",
             code="Timeout",
             provider=client.provider,
         ) from exc
-    except requests.RequestException as exc:
+    except (OSError, http.client.HTTPException) as exc:
         raise ProviderError(
             ErrorKind.TRANSIENT,
             f"{client.provider} could not be reached: {type(exc).__name__}",
@@ -40,7 +61,7 @@ def kind_for_status(status: int) -> ErrorKind:
     return ErrorKind.INVALID
 
 
-def json_body(client: ProviderClient, response: requests.Response) -> dict:
+def json_body(client: ProviderClient, response: Response) -> dict:
     """The JSON object of a response; an HTML error page or garbage becomes a ProviderError."""
     try:
         data = response.json()
@@ -60,8 +81,8 @@ def json_body(client: ProviderClient, response: requests.Response) -> dict:
 
 
 def host_of(url: str) -> str:
-    """The Host header requests will send for this URL (default ports omitted)."""
-    parsed = requests.utils.urlparse(url)
+    """The Host header http.client sends for this URL (default ports omitted)."""
+    parsed = urlsplit(url)
     host = parsed.hostname or ""
     if ":" in host:
         host = f"[{host}]"

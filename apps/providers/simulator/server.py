@@ -83,7 +83,7 @@ def dispatch(state: SimulatorState, request: Request) -> Reply:
 
 
 class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the clients' pooled Sessions expect
+    protocol_version = "HTTP/1.1"  # keep-alive, as the clients' connections expect
     server_version = "smsdash-simulator/1.0"
     state: SimulatorState  # set on the subclass the server builds
 

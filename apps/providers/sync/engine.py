@@ -69,7 +69,7 @@ class SyncContext:
         return max(1, int(getattr(settings, "SYNC_WORKERS", 4)))
 
     def thread_client(self) -> ProviderClient:
-        """The account's client for the calling thread (a requests.Session is not thread-safe)."""
+        """The account's client for the calling thread (its connections are not thread-safe)."""
         return self.client if threading.current_thread() is self.owner else client_for(self.account)
 
     def call(self, operation: Callable[..., Any], *args: Any) -> Any:
