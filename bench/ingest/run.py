@@ -58,7 +58,7 @@ from django.utils import timezone  # noqa: E402
 from apps.messaging.models import Conversion, ReportState  # noqa: E402
 from apps.messaging.services import ConversionInput, conversions_record_batch  # noqa: E402
 from bench.ingest import data, load  # noqa: E402
-from bench.processes import free_port  # noqa: E402
+from bench.processes import CpuSampler, children_cpu_seconds, cpu_seconds, free_port  # noqa: E402
 
 
 def wait_port(port: int, timeout: float = 30) -> None:
@@ -198,6 +198,17 @@ def simulator_ceiling(port: int, account, messages: list[tuple[int, str]], secon
     return result.summary()
 
 
+WORKER = [sys.executable, "manage.py", "rqworker", "reports", "--burst", "--with-scheduler"]
+
+
+def worker_startup_cpu() -> float:
+    """CPU seconds an rqworker spends starting and stopping with nothing to do: Django's start-up,
+    left out of the CPU per report."""
+    before = children_cpu_seconds()
+    start(WORKER, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).wait()
+    return children_cpu_seconds() - before
+
+
 def reporting(args) -> dict:
     redis.Redis.from_url(ENV["REDIS_URL"]).flushdb()  # drop the ingest runs' report jobs (they point nowhere)
     port = free_port()
@@ -208,6 +219,7 @@ def reporting(args) -> dict:
         [sys.executable, "manage.py", "simulate_providers", "--port", str(port)], stdout=subprocess.DEVNULL
     )
     wait_port(port, timeout=120)
+    startup = worker_startup_cpu()
     ceiling = simulator_ceiling(port, account, ceiling_messages, seconds=args.seconds)
     print(json.dumps({"simulator_ceiling": ceiling}), flush=True)
     now = timezone.now()
@@ -217,12 +229,18 @@ def reporting(args) -> dict:
             for _, mid in messages[begin : begin + 1000]
         ]
         conversions_record_batch(account=account, items=items)
+    simulator_before, postgres = cpu_seconds(simulator.pid), CpuSampler("postgres").start()
+    children_before = children_cpu_seconds()
     started = time.perf_counter()
-    command = [sys.executable, "manage.py", "rqworker", "reports", "--burst", "--with-scheduler"]
-    workers = [start(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(args.report_workers)]
+    workers = [start(WORKER, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(args.report_workers)]
     for worker in workers:
         worker.wait()
     wall = time.perf_counter() - started
+    cpu = {
+        "workers": children_cpu_seconds() - children_before - startup * args.report_workers,
+        "simulator": cpu_seconds(simulator.pid) - simulator_before,
+        "postgres": postgres.stop(),
+    }
     simulator.terminate()
     rows = Conversion.objects.filter(message__account=account)
     done = rows.filter(report_state=ReportState.REPORTED)
@@ -238,6 +256,8 @@ def reporting(args) -> dict:
         "reports_per_s": round(done.count() / span, 1) if span else None,
         "ceiling_per_s": ceiling["requests_per_s"],
         "ceiling_statuses": ceiling["statuses"],
+        "worker_startup_s": round(startup, 2),
+        "cpu_ms_per_report": {name: round(seconds / max(done.count(), 1) * 1000, 3) for name, seconds in cpu.items()},
     }
 
 
@@ -254,6 +274,20 @@ def _verdicts(by: dict, report: dict) -> str:
     ]
     return (
         "Targets of issue 4 on this run: " + "; ".join(f"{n}: {'met' if ok else 'NOT met'}" for n, ok in checks) + "."
+    )
+
+
+def _reporting_capacity(report: dict) -> str:
+    """CPU per report of each process kind, and what it means for 1,000 reports/s."""
+    cpu = report["cpu_ms_per_report"]
+    total = sum(cpu.values())
+    return (
+        f"CPU per report during that run (process CPU time / reports): workers {cpu['workers']} ms "
+        f"(each worker's start-up, {report['worker_startup_s']} s, left out), simulator {cpu['simulator']} ms, "
+        f"PostgreSQL {cpu['postgres']} ms; {total:.2f} ms in all. At 1,000 reports/s the workers alone need "
+        f"{cpu['workers']:.2f} cores, and everything on one machine {total:.2f} cores: with the simulator and "
+        f"PostgreSQL sharing these {os.cpu_count()} cores, no more than {os.cpu_count() * 1000 / total:.0f} "
+        "reports/s are possible here however the work is spread."
     )
 
 
@@ -302,6 +336,8 @@ def write(results: list[dict], report: dict, args) -> None:
         f"{report['reports_per_s']} reports/s between the first and the last report. The simulator's own "
         f"ceiling, pre-signed ReportConversion calls from the load generator on 8 connections: "
         f"{report['ceiling_per_s']} calls/s {report['ceiling_statuses']}.",
+        "",
+        _reporting_capacity(report),
         "",
     ]
     section = "\n".join(lines)
