@@ -175,6 +175,14 @@ def test_a_proxy_scheme_that_cannot_be_used_is_named(simulated_account, monkeypa
     assert refused.value.kind == ErrorKind.INVALID and "socks5://" in refused.value.message
 
 
+def test_a_header_http_client_refuses_is_reported_without_its_value(simulated_account, no_proxy_settings):
+    account = simulated_account("tencent", key_id="AKIDsecretish\r\nX-Injected: 1")
+    with pytest.raises(ProviderError) as refused:
+        TencentClient(account).template_status("1")
+    assert refused.value.kind == ErrorKind.INVALID and refused.value.code == "Malformed"
+    assert "AKID" not in str(refused.value)
+
+
 def test_a_connection_the_provider_closed_while_idle_is_reopened(simulated_account, no_proxy_settings):
     server, accepted = SimulatorServer(), []
     accept = server.httpd.get_request

@@ -24,8 +24,8 @@ import certifi
 import requests.utils
 
 
-class UnsupportedProxy(OSError):
-    """The environment names a proxy this transport cannot use (only http:// proxies work)."""
+class Unusable(ValueError):
+    """The endpoint or the environment's proxy cannot be used; the message says why and holds no secret."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ class HttpTransport:
     def _route(self, origin: str, parts) -> _Route:
         scheme = parts.scheme
         if scheme not in ("http", "https"):
-            raise ValueError(f"provider endpoint must be http:// or https://, not {origin!r}")
+            raise Unusable(f"the endpoint must start with http:// or https://, not {parts.scheme or 'nothing'}")
         port = parts.port or (443 if scheme == "https" else 80)
         proxies = requests.utils.get_environ_proxies(origin)  # NO_PROXY applied
         proxy_url = proxies.get(scheme) or proxies.get("all")
@@ -123,7 +123,7 @@ class HttpTransport:
         if proxy_url:
             proxy = urlsplit(proxy_url if "://" in proxy_url else f"http://{proxy_url}")
             if proxy.scheme != "http":
-                raise UnsupportedProxy(f"only http:// proxies are supported, not {proxy.scheme}://")
+                raise Unusable(f"the proxy set in the environment must be http://, not {proxy.scheme}://")
             authorization = ""
             if proxy.username:
                 authorization = basic_authorization(unquote(proxy.username), unquote(proxy.password or ""))

@@ -7,7 +7,7 @@ import json as jsonlib
 from urllib.parse import urlencode, urlsplit
 
 from apps.providers.clients.base import ErrorKind, ProviderClient, ProviderError
-from apps.providers.clients.connection import Response, UnsupportedProxy
+from apps.providers.clients.connection import Response, Unusable
 
 USER_AGENT = "smsdash/0.1"
 
@@ -30,11 +30,10 @@ def send(
         headers = {**headers, "Content-Type": "application/json"}
     try:
         return client.http.request(method, url, body=data, headers=headers)
-    except UnsupportedProxy as exc:
+    except Unusable as exc:
         raise ProviderError(
-            ErrorKind.INVALID, f"{client.provider}: the proxy set in the environment is unusable: {exc}",
-            code="ProxyError", provider=client.provider,
-        ) from exc  # fmt: skip
+            ErrorKind.INVALID, f"{client.provider} cannot be called: {exc}", code="Unusable", provider=client.provider
+        ) from exc
     except TimeoutError as exc:
         raise ProviderError(
             ErrorKind.TRANSIENT,
@@ -49,6 +48,13 @@ def send(
             code="ConnectionError",
             provider=client.provider,
         ) from exc
+    except ValueError as exc:
+        # http.client refusing a header or URL; its message may quote a credential, so it is left out.
+        # After OSError: a certificate error is both, and stays a transient connection error.
+        raise ProviderError(
+            ErrorKind.INVALID, f"{client.provider}: the request is malformed ({type(exc).__name__})",
+            code="Malformed", provider=client.provider,
+        ) from exc  # fmt: skip
 
 
 def kind_for_status(status: int) -> ErrorKind:
