@@ -13,7 +13,7 @@ export WEB_PORT := $(PORT)
 export SIMULATOR_PORT
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test setup setup-dev chromium migrate demo admin-password lint clean
+.PHONY: run test setup setup-dev test-packages migrate demo admin-password lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,16 +57,18 @@ run: demo
 		$(VENV)/bin/honcho -f Procfile start web simulator periodic; \
 	fi
 
-# Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
-chromium:
-	@if [ ! -x $(CHROMIUM) ]; then \
+# Debian packages the tests use: Chromium for the browser tests (Playwright's own browser download
+# cannot work here) and openssl for the TLS tests' certificate.
+TEST_PACKAGES = chromium openssl
+test-packages:
+	@if [ ! -x $(CHROMIUM) ] || ! command -v openssl >/dev/null 2>&1; then \
 		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-			(apt-get install -y -qq chromium >/dev/null 2>&1 || \
-			 (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) || true; \
-		else echo "Chromium is missing and cannot be installed here: browser tests will fail."; fi; \
+			(apt-get install -y -qq $(TEST_PACKAGES) >/dev/null 2>&1 || \
+			 (apt-get update -qq && apt-get install -y -qq $(TEST_PACKAGES) >/dev/null)) || true; \
+		else echo "$(TEST_PACKAGES) cannot be installed here: browser and TLS tests will fail."; fi; \
 	fi
 
-test: setup-dev chromium
+test: setup-dev test-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup-dev
