@@ -1,4 +1,4 @@
-"""Helpers the benchmarks share to run the provider simulator beside them."""
+"""Helpers the benchmarks share: free ports, the provider simulator beside them, CPU time of processes."""
 
 from __future__ import annotations
 

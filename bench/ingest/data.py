@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.messaging.models import SentMessage
-from apps.messaging.services import api_token_create
+from apps.messaging.services import ConversionInput, api_token_create, conversions_record_batch
 from apps.providers.models import ProviderAccount
 from apps.providers.simulator import defaults
 
@@ -64,3 +64,15 @@ def messages(account: ProviderAccount, prefix: str, count: int) -> list[tuple[in
         cursor.execute("ANALYZE messaging_sentmessage, messaging_conversion")
     rows = SentMessage.objects.filter(account=account, provider_message_id__startswith=f"{prefix}-")
     return sorted(rows.values_list("pk", "provider_message_id"), key=lambda row: int(row[1].rsplit("-", 1)[1]))
+
+
+def conversions(account: ProviderAccount, messages: list[tuple[int, str]]) -> None:
+    """A converted conversion for each message, recorded (and queued for reporting) as the API does
+    it for batches: one report job per 1,000."""
+    now = timezone.now()
+    for begin in range(0, len(messages), 1000):
+        items = [
+            ConversionInput(status="converted", converted_at=now, provider_message_id=message_id)
+            for _, message_id in messages[begin : begin + 1000]
+        ]
+        conversions_record_batch(account=account, items=items)

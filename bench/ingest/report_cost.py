@@ -10,8 +10,6 @@ spends per report (bench.ingest.run measures that whole, across processes).
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import time
 
 from bench.ingest import run
@@ -21,7 +19,7 @@ ENV = run.ENV  # importing run set these and started Django; the imports below n
 from django.utils import timezone  # noqa: E402
 
 from apps.messaging.models import Conversion  # noqa: E402
-from apps.messaging.services import ConversionInput, conversions_record_batch, reporting  # noqa: E402
+from apps.messaging.services import reporting  # noqa: E402
 from apps.providers.clients import client_for, transport  # noqa: E402
 from apps.providers.clients.base import ConversionOutcome, ConversionReport  # noqa: E402
 from apps.providers.models import ProviderAccount  # noqa: E402
@@ -43,19 +41,13 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=2000)
     count = parser.parse_args().reports
     run.call_command("migrate", verbosity=0)
+    data.reset()
     port = free_port()
-    ProviderAccount.objects.filter(name="bench reporting").update(name=f"bench reporting {time.time()}")
     account = data.report_account(f"http://127.0.0.1:{port}")
-    messages = data.messages(account, f"cost{int(time.time())}", count)
-    simulator = run.start(
-        [sys.executable, "manage.py", "simulate_providers", "--port", str(port)], stdout=subprocess.DEVNULL
-    )
+    messages = data.messages(account, "cost", count)
+    simulator = run.start_simulator(port)
     try:
-        run.wait_port(port, timeout=120)
-        now = timezone.now()
-        items = [ConversionInput(status="converted", converted_at=now, provider_message_id=m) for _, m in messages]
-        for begin in range(0, count, 1000):
-            conversions_record_batch(account=account, items=items[begin : begin + 1000])
+        data.conversions(account, messages)
         ids = list(Conversion.objects.filter(message__account=account).order_by("pk").values_list("pk", flat=True))
         measure(account, ids)
     finally:

@@ -56,7 +56,6 @@ from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from apps.messaging.models import Conversion, ReportState  # noqa: E402
-from apps.messaging.services import ConversionInput, conversions_record_batch  # noqa: E402
 from bench.ingest import data, load  # noqa: E402
 from bench.processes import CpuSampler, children_cpu_seconds, cpu_seconds, free_port  # noqa: E402
 
@@ -198,6 +197,15 @@ def simulator_ceiling(port: int, account, messages: list[tuple[int, str]], secon
     return result.summary()
 
 
+def start_simulator(port: int) -> subprocess.Popen:
+    """`simulate_providers` with the database loader (it knows the seeded messages); once it listens."""
+    simulator = start(
+        [sys.executable, "manage.py", "simulate_providers", "--port", str(port)], stdout=subprocess.DEVNULL
+    )
+    wait_port(port, timeout=120)
+    return simulator
+
+
 WORKER = [sys.executable, "manage.py", "rqworker", "reports", "--burst", "--with-scheduler"]
 
 
@@ -215,20 +223,11 @@ def reporting(args) -> dict:
     account = data.report_account(f"http://127.0.0.1:{port}")
     messages = data.messages(account, "r", args.reports)
     ceiling_messages = data.messages(account, "s", args.reports)
-    simulator = start(
-        [sys.executable, "manage.py", "simulate_providers", "--port", str(port)], stdout=subprocess.DEVNULL
-    )
-    wait_port(port, timeout=120)
+    simulator = start_simulator(port)
     startup = worker_startup_cpu()
     ceiling = simulator_ceiling(port, account, ceiling_messages, seconds=args.seconds)
     print(json.dumps({"simulator_ceiling": ceiling}), flush=True)
-    now = timezone.now()
-    for begin in range(0, len(messages), 1000):  # queued as the API queues them: one job per batch of 1,000
-        items = [
-            ConversionInput(status="converted", converted_at=now, provider_message_id=mid)
-            for _, mid in messages[begin : begin + 1000]
-        ]
-        conversions_record_batch(account=account, items=items)
+    data.conversions(account, messages)
     simulator_before, postgres = cpu_seconds(simulator.pid), CpuSampler("postgres").start()
     children_before = children_cpu_seconds()
     started = time.perf_counter()
