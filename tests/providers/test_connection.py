@@ -20,6 +20,7 @@ import pytest
 from apps.providers.clients.base import ErrorKind, ProviderError
 from apps.providers.clients.tencent import TencentClient
 from apps.providers.simulator.server import SimulatorServer
+from bench.processes import free_port
 
 ANSWERED = "FailedOperation.TemplateIdNotExist"  # what the simulator says of template 1: it was reached
 
@@ -166,6 +167,14 @@ def test_https_is_tunnelled_through_the_proxy_and_the_tunnel_kept_alive(
     assert [outcome(client), outcome(client), outcome(client)] == [ANSWERED] * 3
     host = urlsplit(tls_simulator.url).netloc
     assert proxy.seen == [("CONNECT", host, "")]  # one tunnel for the three calls
+
+
+def test_no_proxy_sends_a_host_past_the_proxy(simulated_account, monkeypatch, no_proxy_settings):
+    account = simulated_account("tencent")  # a fresh client reads the environment when it is made
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")  # a proxy that is not there
+    assert outcome(TencentClient(account)) == "ConnectionError"  # went to the proxy
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert outcome(TencentClient(account)) != "ConnectionError"  # straight to the simulator, which answered
 
 
 def test_a_proxy_scheme_that_cannot_be_used_is_named(simulated_account, monkeypatch, no_proxy_settings):

@@ -6,11 +6,9 @@ import threading
 
 from apps.providers.clients import client_for
 from apps.providers.clients.aliyun import AliyunClient
-from apps.providers.clients.base import ProviderError
 from apps.providers.clients.connection import basic_authorization
 from apps.providers.clients.plivo import PlivoClient
 from apps.providers.clients.tencent import TencentClient
-from bench.processes import free_port
 
 
 def test_each_provider_gets_its_client_and_keeps_it(simulated_account):
@@ -37,21 +35,3 @@ def test_another_thread_gets_its_own_client(simulated_account):
     thread.start()
     thread.join()
     assert theirs[0] is not mine and theirs[0].account.pk == account.pk
-
-
-def test_proxy_settings_of_the_environment_still_apply(simulated_account, monkeypatch):
-    account = simulated_account("tencent")
-
-    def outcome() -> str:  # a fresh client reads the environment when it is made
-        try:
-            TencentClient(account).template_status("1")
-        except ProviderError as error:
-            return error.code or error.kind
-        return "answered"
-
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")  # a proxy that is not there
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    assert outcome() == "ConnectionError"  # went to the proxy
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    assert outcome() != "ConnectionError"  # straight to the simulator, which answered
