@@ -17,8 +17,11 @@ PG_HOUR = "date_trunc('hour', {col} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 MSG_COLS = "(n.sent_at, n.account_id, n.template_code, n.country, n.delivery_status)"
 MSG_OLD = "(o.sent_at, o.account_id, o.template_code, o.country, o.delivery_status)"
 
-PG_FORWARD = f"""
-CREATE OR REPLACE FUNCTION dashboard_dirty_from_messages() RETURNS trigger LANGUAGE plpgsql AS $$
+# jit = off: PL/pgSQL plans a trigger's query once per connection, with the transition-table size of
+# that first statement. After a large UPDATE the plan looked costly enough for JIT, and each later
+# one-row write on the connection spent up to 300 ms compiling it (found in the issue 4 benchmark).
+PG_FUNCTIONS = f"""
+CREATE OR REPLACE FUNCTION dashboard_dirty_from_messages() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     INSERT INTO dashboard_dirtyhour(hour) SELECT DISTINCT {PG_HOUR.format(col="n.sent_at")} FROM new_rows n;
@@ -35,7 +38,7 @@ BEGIN
   RETURN NULL;
 END $$;
 
-CREATE OR REPLACE FUNCTION dashboard_dirty_from_conversions() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION dashboard_dirty_from_conversions() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     INSERT INTO dashboard_dirtyhour(hour) SELECT DISTINCT {PG_HOUR.format(col="m.sent_at")}
@@ -51,7 +54,10 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
+"""
+FUNCTION_NAMES = ["dashboard_dirty_from_messages", "dashboard_dirty_from_conversions"]
 
+PG_FORWARD = f"""
 CREATE TRIGGER dashboard_messages_ins AFTER INSERT ON messaging_sentmessage
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dashboard_dirty_from_messages();
 CREATE TRIGGER dashboard_messages_upd AFTER UPDATE ON messaging_sentmessage
@@ -123,6 +129,13 @@ def ensure_triggers(connection) -> bool:
         raise RuntimeError(f"Rollup triggers are written for PostgreSQL and SQLite, not {vendor}.")
     with connection.cursor() as cursor:
         if vendor == "postgresql":
+            # Functions made before they turned JIT off are replaced; no hour needs marking for that.
+            cursor.execute(
+                "SELECT count(*) FROM pg_proc WHERE proname = ANY(%s) AND proconfig @> ARRAY['jit=off']",
+                [FUNCTION_NAMES],
+            )
+            if cursor.fetchone()[0] < len(FUNCTION_NAMES):
+                cursor.execute(PG_FUNCTIONS)
             cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = ANY(%s)", [TRIGGER_NAMES])
         else:
             marks = ",".join(["%s"] * len(TRIGGER_NAMES))
@@ -131,7 +144,7 @@ def ensure_triggers(connection) -> bool:
             )
         if cursor.fetchone()[0] == len(TRIGGER_NAMES):
             return False
-        statements = [PG_BACKWARD, PG_FORWARD] if vendor == "postgresql" else LITE_BACKWARD + LITE_FORWARD
+        statements = [PG_BACKWARD, PG_FUNCTIONS, PG_FORWARD] if vendor == "postgresql" else LITE_BACKWARD + LITE_FORWARD
         for sql in statements:
             cursor.execute(sql)
     return True

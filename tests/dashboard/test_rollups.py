@@ -18,7 +18,7 @@ from apps.dashboard.selectors import Counts, Filters
 from apps.dashboard.triggers import drop_triggers, ensure_triggers
 from apps.messaging.models import Conversion, ConversionStatus, DeliveryStatus, SentMessage
 from tests.dashboard.fixture import at, load_fixture
-from tests.factories import make_conversion, make_message
+from tests.factories import make_account, make_conversion, make_message
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +125,35 @@ def test_a_full_rebuild_gives_the_same_rows():
         HourlyStat.objects.values_list("hour", "account", "template_code", "country", "requested", "verified")
     )
     assert before == after and len(after) == 6
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="JIT and statement triggers are PostgreSQL's")
+def test_a_large_update_does_not_leave_later_writes_jit_compiled():
+    """PL/pgSQL plans a trigger's query once per connection, with the row count of the first statement's
+    transition table. After a large UPDATE (a bulk re-send, the sweep) that plan looked costly enough for
+    JIT, and every later one-row write on the connection paid about 300 ms of compilation for it."""
+    with connection.cursor() as cursor:  # as a database migrated before the fix has it
+        cursor.execute("ALTER FUNCTION dashboard_dirty_from_conversions() RESET jit")
+    assert ensure_triggers(connection) is False  # the triggers were there: only the function is replaced
+    account = make_account()
+    messages = SentMessage.objects.bulk_create(
+        SentMessage(account=account, provider_message_id=f"bulk-{n}", phone=f"+86139{n:08d}", sent_at=at(20, 9))
+        for n in range(3000)
+    )
+    Conversion.objects.bulk_create(
+        Conversion(message=m, status=ConversionStatus.CONVERTED, converted_at=at(20, 10)) for m in messages
+    )
+    Conversion.objects.update(status=ConversionStatus.NOT_CONVERTED)  # the first UPDATE: the plan is made here
+    plans = []
+    with connection.cursor() as cursor:
+        cursor.connection.add_notice_handler(lambda notice: plans.append(notice.message_primary))
+        cursor.execute("LOAD 'auto_explain'")
+        cursor.execute(
+            "SET LOCAL auto_explain.log_min_duration = 0; SET LOCAL auto_explain.log_nested_statements = on; "
+            "SET LOCAL client_min_messages = log"
+        )
+        Conversion.objects.filter(message=messages[0]).update(status=ConversionStatus.CONVERTED)
+        cursor.execute("SET LOCAL auto_explain.log_min_duration = -1")
+    trigger_plans = [plan for plan in plans if "INSERT INTO dashboard_dirtyhour" in plan]
+    assert trigger_plans, plans  # the one-row UPDATE ran the trigger, and its plan was seen
+    assert not [plan for plan in trigger_plans if "JIT:" in plan]
