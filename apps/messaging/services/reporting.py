@@ -20,6 +20,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
@@ -130,16 +131,24 @@ class Claimed:
     country: str
 
 
-def _claim(ids: Sequence[int], now: datetime) -> tuple[str, list[Claimed]]:
+@dataclass(slots=True)
+class Claim:
+    """A chunk claimed under one token, and the cursor that records its outcomes."""
+
+    token: str
+    rows: list[Claimed]
+    cursor: CursorWrapper
+
+
+def _claim(ids: Sequence[int], now: datetime, cursor: CursorWrapper) -> Claim:
     token = uuid.uuid4().hex
     claim, read = _claim_sql(len(ids))
-    moment = Conversion._meta.get_field("claimed_at").get_db_prep_save(now, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(claim, [token, moment, *ids, ReportState.PENDING, moment])
-        cursor.execute(read, [token, *ids])
-        rows = cursor.fetchall()
-    return token, [Claimed(pk, st, _aware(conv), att, mid, ph, _aware(sent), bool(tr), co) for
-                   pk, st, conv, att, mid, ph, sent, tr, co in rows]  # fmt: skip
+    moment = connection.ops.adapt_datetimefield_value(now)
+    cursor.execute(claim, [token, moment, *ids, ReportState.PENDING, moment])
+    cursor.execute(read, [token, *ids])
+    rows = [Claimed(pk, st, _aware(conv), att, mid, ph, _aware(sent), bool(tr), co) for
+            pk, st, conv, att, mid, ph, sent, tr, co in cursor.fetchall()]  # fmt: skip
+    return Claim(token, rows, cursor)
 
 
 @cache  # per chunk length: building these two queries through the ORM was most of a claim's CPU
@@ -171,23 +180,24 @@ def _aware(moment: datetime) -> datetime:
 
 def _report_chunk(account, client: ProviderClient, breaker: CircuitBreaker, ids, run: ReportRun) -> bool:
     """Report one claimed chunk. False when the breaker stopped it (unreported rows released)."""
-    token, rows = _claim(ids, timezone.now())
-    slots = 0
-    for position, conversion in enumerate(rows):
-        reason = unreportable_reason(
-            account=account, status=conversion.status, trackable=conversion.trackable, country=conversion.country
-        )
-        if reason:
-            _finish(conversion, token, report_state=ReportState.SKIPPED, last_error=reason, attempted=False)
-            run.skipped += 1
-            continue
-        if not breaker.allow():
-            _release([c.pk for c in rows[position:]], token)
-            return False
-        if not slots:  # rate-limit slots in blocks: one Redis round trip per block, not per report
-            slots = _acquire_block(account, len(rows) - position)
-        slots -= 1
-        _report_one(client, breaker, conversion, token, run)
+    with connection.cursor() as cursor:  # one cursor records the whole chunk's outcomes
+        claim = _claim(ids, timezone.now(), cursor)
+        slots = 0
+        for position, conversion in enumerate(claim.rows):
+            reason = unreportable_reason(
+                account=account, status=conversion.status, trackable=conversion.trackable, country=conversion.country
+            )
+            if reason:
+                _finish(conversion, claim, report_state=ReportState.SKIPPED, last_error=reason, attempted=False)
+                run.skipped += 1
+                continue
+            if not breaker.allow():
+                _release([c.pk for c in claim.rows[position:]], claim.token)
+                return False
+            if not slots:  # rate-limit slots in blocks: one Redis round trip per block, not per report
+                slots = _acquire_block(account, len(claim.rows) - position)
+            slots -= 1
+            _report_one(client, breaker, conversion, claim, run)
     return True
 
 
@@ -199,7 +209,7 @@ def _acquire_block(account: ProviderAccount, wanted: int) -> int:
     return slots
 
 
-def _report_one(client: ProviderClient, breaker: CircuitBreaker, conversion: Claimed, token: str, run) -> None:
+def _report_one(client: ProviderClient, breaker: CircuitBreaker, conversion: Claimed, claim: Claim, run) -> None:
     report = ConversionReport(
         message_id=conversion.message_id,
         phone=conversion.phone,
@@ -211,17 +221,17 @@ def _report_one(client: ProviderClient, breaker: CircuitBreaker, conversion: Cla
     try:
         result = client.report_conversion(report)
     except ProviderError as error:
-        _record_error(breaker, conversion, token, error, run)
+        _record_error(breaker, conversion, claim, error, run)
         return
     except Exception as error:  # a bug or an unclassified failure: keep the row, retry later
         logger.exception("reporting conversion %s failed unexpectedly", conversion.pk)
-        _retry_later(conversion, token, UNEXPECTED.format(error=error), run)
+        _retry_later(conversion, claim, UNEXPECTED.format(error=error), run)
         return
     breaker.record_success()
     run.probe_succeeded = run.probe_succeeded or probing
     _finish(
         conversion,
-        token,
+        claim,
         report_state=ReportState.REPORTED,
         provider_request_id=result.request_id[:128],
         reported_at=timezone.now(),
@@ -230,28 +240,27 @@ def _report_one(client: ProviderClient, breaker: CircuitBreaker, conversion: Cla
     run.reported += 1
 
 
-def _record_error(breaker: CircuitBreaker, conversion: Claimed, token: str, error: ProviderError, run) -> None:
+def _record_error(breaker: CircuitBreaker, conversion: Claimed, claim: Claim, error: ProviderError, run) -> None:
     if error.retryable:
         if error.kind == ErrorKind.TRANSIENT:  # throttling means the provider is up: no breaker trip
             breaker.record_failure()
-        _retry_later(conversion, token, f"{error.kind}: {error}", run)
+        _retry_later(conversion, claim, f"{error.kind}: {error}", run)
         return
     breaker.record_success()  # the provider answered: it is up, the request or account is wrong
-    _finish(conversion, token, report_state=ReportState.FAILED, last_error=f"{error.kind}: {error}")
+    _finish(conversion, claim, report_state=ReportState.FAILED, last_error=f"{error.kind}: {error}")
     run.failed += 1
 
 
-def _retry_later(conversion: Claimed, token: str, reason: str, run: ReportRun) -> None:
+def _retry_later(conversion: Claimed, claim: Claim, reason: str, run: ReportRun) -> None:
     delay = backoff_seconds(conversion.report_attempts + 1)
-    _finish(conversion, token, last_error=reason, next_attempt_at=timezone.now() + timedelta(seconds=delay))
+    _finish(conversion, claim, last_error=reason, next_attempt_at=timezone.now() + timedelta(seconds=delay))
     run.retries.append((conversion.pk, delay))
 
 
-def _finish(conversion: Claimed, token: str, *, attempted: bool = True, **fields) -> None:
+def _finish(conversion: Claimed, claim: Claim, *, attempted: bool = True, **fields) -> None:
     """Record an outcome and release the claim, only if the claim is still ours."""
-    values = [Conversion._meta.get_field(name).get_db_prep_save(value, connection) for name, value in fields.items()]
-    with connection.cursor() as cursor:
-        cursor.execute(_finish_sql(tuple(fields), attempted), [*values, conversion.pk, token])
+    values = [connection.ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v for v in fields.values()]
+    claim.cursor.execute(_finish_sql(tuple(fields), attempted), [*values, conversion.pk, claim.token])
 
 
 @cache  # per outcome's fields: compiling the ORM's update() for every report was a fifth of its CPU

@@ -91,7 +91,7 @@ def _hmac256(key: bytes, msg: str) -> bytes:
 
 
 def tc3_date(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(timestamp, UTC).date().isoformat()  # strftime cost 3.5 times as much
 
 
 def tc3_string_to_sign(
