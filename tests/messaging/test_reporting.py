@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -50,6 +50,19 @@ def test_a_conversion_posted_to_the_api_is_reported_to_its_provider(
     assert conversion.report_state == ReportState.REPORTED, conversion.last_error
     assert conversion.provider_request_id and conversion.report_attempts == 1
     assert simulator.conversions(message.provider_message_id) == 1
+
+
+@pytest.mark.parametrize("provider", [Provider.ALIYUN, Provider.TENCENT, Provider.PLIVO])
+def test_the_provider_receives_the_recorded_conversion_time_whatever_the_servers_time_zone(
+    provider, simulator, simulated_account, settings
+):
+    settings.TIME_ZONE = "Asia/Shanghai"  # a naive datetime read back would be taken as 8 hours off
+    account = simulated_account(provider)
+    (conversion,) = convert(sent_messages(simulator, account, 1))
+    report([conversion])
+    assert Conversion.objects.get().report_state == ReportState.REPORTED
+    received = simulator.stats()["last_conversion"][conversion.message.provider_message_id]["time"]
+    assert abs(datetime.fromisoformat(received) - conversion.converted_at) < timedelta(seconds=1)
 
 
 def test_an_authentication_error_fails_without_retry_and_is_resent_after_the_fix(
