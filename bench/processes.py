@@ -7,7 +7,6 @@ import resource
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -41,52 +40,49 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) a running process has used so far, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat(pid)
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def _cpu_by_pid(command_name: str) -> dict[int, float]:
-    found = {}
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def family_cpu_seconds(command_name: str) -> float:
+    """CPU time used so far by the processes called `command_name` (e.g. PostgreSQL's postmaster and
+    backends), those that have ended included: an ended backend's time is in its parent's counts
+    of waited-for children (cutime, cstime), so the difference of two readings is exact however
+    short-lived the processes in between were."""
+    stats = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 if (entry / "comm").read_text().strip() == command_name:
-                    found[int(entry.name)] = cpu_seconds(int(entry.name))
+                    stats[int(entry.name)] = _stat(int(entry.name))
             except (FileNotFoundError, ProcessLookupError):
                 pass  # ended while we looked
-    return found
+    ticks = 0
+    for fields in stats.values():
+        ticks += int(fields[11]) + int(fields[12])
+        if int(fields[1]) not in stats:  # the family's root: add the children it has waited for
+            ticks += int(fields[13]) + int(fields[14])
+    return ticks / CLOCK_TICKS
 
 
 class CpuSampler:
-    """CPU time used by every process called `command_name` (e.g. PostgreSQL's backends) between
-    start() and stop(). Sampled every `interval` s, so a process that ends in between (a worker's
-    backend) counts up to its last sample."""
+    """CPU time used by the processes called `command_name` between start() and stop()."""
 
-    def __init__(self, command_name: str, interval: float = 0.25):
-        self.command_name, self.interval = command_name, interval
-        self._first: dict[int, float] = {}
-        self._last: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+    def __init__(self, command_name: str):
+        self.command_name = command_name
+        self._started = 0.0
 
     def start(self) -> CpuSampler:
-        self._first = _cpu_by_pid(self.command_name)
-        self._thread.start()
+        self._started = family_cpu_seconds(self.command_name)
         return self
 
     def stop(self) -> float:
         """Seconds of CPU used since start()."""
-        self._stop.set()
-        self._thread.join()
-        self._sample()
-        return sum(cpu - self._first.get(pid, 0.0) for pid, cpu in self._last.items())
-
-    def _sample(self) -> None:
-        self._last.update(_cpu_by_pid(self.command_name))
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._sample()
+        return family_cpu_seconds(self.command_name) - self._started
 
 
 def children_cpu_seconds() -> float:
