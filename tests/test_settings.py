@@ -47,7 +47,7 @@ def test_database_url_and_redis_url_switch_to_postgresql_and_redis(tmp_path):
         REDIS_URL="redis://r:6379/2",
         TIME_ZONE="Asia/Shanghai",
     )
-    assert seen["engine"] == "django.db.backends.postgresql"
+    assert seen["engine"] == "smsdash.db.postgresql"
     assert seen["name"] == "smsdash"
     assert seen["inline"] is False and seen["redis"] == "redis://r:6379/2"
     assert seen["tz"] == "Asia/Shanghai"

@@ -5,6 +5,8 @@ The rows are committed (a transactional test) so that the threads' own connectio
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db.backends.signals import connection_created
 
@@ -28,10 +30,12 @@ def four_threads(settings, shared_database):
 
 @pytest.fixture
 def connections_opened():
-    opened = []
+    """Database connections opened by threads other than the test's own."""
+    opened, main = [], threading.get_ident()
 
     def count(sender, connection, **kwargs):
-        opened.append(connection.alias)
+        if threading.get_ident() != main:
+            opened.append(connection.alias)
 
     connection_created.connect(count, weak=False)
     yield opened
