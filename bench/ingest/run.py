@@ -57,7 +57,7 @@ from django.utils import timezone  # noqa: E402
 
 from apps.messaging.models import Conversion, ReportState  # noqa: E402
 from bench.ingest import data, load  # noqa: E402
-from bench.processes import CpuSampler, children_cpu_seconds, cpu_seconds, free_port  # noqa: E402
+from bench.processes import CpuSampler, children_cpu_seconds, cpu_seconds, family_cpu_seconds, free_port  # noqa: E402
 
 
 def wait_port(port: int, timeout: float = 30) -> None:
@@ -125,17 +125,30 @@ def ingest_scenarios(port: int, args) -> list[dict]:
                 return body(chunk) if len(chunk) == per else None
 
             speeds.append(machine_speed(repeat=1))
+            before = cpu_split()
             result = load.run(
                 "127.0.0.1", port, path, auth, make, seconds=args.seconds, concurrency=concurrency, rate=rate,
                 items_per=per,
             )  # fmt: skip
-            summary = {"case": name, **result.summary()}
+            after, requests = cpu_split(), max(len(result.latencies), 1)
+            cpu = {kind: round((after[kind] - before[kind]) / requests * 1000, 3) for kind in after}
+            summary = {"case": name, **result.summary(), "cpu_ms_per_request": cpu}
             print(json.dumps(summary), flush=True)
             rounds.setdefault(name, []).append(summary)
     args.speeds = (min(speeds), max(speeds))
     for runs in rounds.values():
         results.append(max(runs, key=lambda run: (run["items_per_s"], -run["p99_ms"])))
     return results
+
+
+def cpu_split() -> dict[str, float]:
+    """CPU seconds used so far by gunicorn (master and workers), PostgreSQL and this process (the
+    load generator): where a request's CPU goes, on these shared cores."""
+    return {
+        "web": family_cpu_seconds("gunicorn"),
+        "postgres": family_cpu_seconds("postgres"),
+        "load": time.process_time(),
+    }
 
 
 def machine_speed(repeat: int = 3) -> float:
@@ -290,6 +303,22 @@ def _reporting_capacity(report: dict) -> str:
     )
 
 
+def _singles_capacity(by: dict) -> str:
+    """What the CPU per single conversion allows on this machine, for the API and the anchor."""
+    parts = []
+    for case in ("API, single, closed loop", "anchor, single, closed loop"):
+        total = sum(by[case]["cpu_ms_per_request"].values())
+        parts.append(f"{case.split(',')[0]} {total:.2f} ms, so at most {os.cpu_count() * 1000 / total:.0f}/s")
+    return (
+        "CPU per single conversion in the closed loop, every process on the machine that serves it counted "
+        f"(web, PostgreSQL, load generator): {'; '.join(parts)} on these {os.cpu_count()} cores, if nothing else ran."
+    )
+
+
+def _cpu_cell(cpu: dict[str, float]) -> str:
+    return f"{cpu['web']} / {cpu['postgres']} / {cpu['load']} ({sum(cpu.values()):.2f})"
+
+
 def write(results: list[dict], report: dict, args) -> None:
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
@@ -309,11 +338,12 @@ def write(results: list[dict], report: dict, args) -> None:
         "The anchor is a bare Django view inserting the same Conversion rows (bench/ingest/anchor.py). "
         f"Each case ran {args.rounds} times, the cases interleaved; the table keeps each case's best round.",
         "",
-        "| case | requests | req/s | conversions/s | p50 ms | p99 ms | statuses |",
-        "|---|---|---|---|---|---|---|",
+        "| case | requests | req/s | conversions/s | p50 ms | p99 ms | statuses "
+        "| CPU ms per request: web / PostgreSQL / load generator (sum) |",
+        "|---|---|---|---|---|---|---|---|",
         *[
             f"| {r['case']} | {r['requests']} | {r['requests_per_s']} | {r['items_per_s']} | {r['p50_ms']} | "
-            f"{r['p99_ms']} | {r['statuses']} |"
+            f"{r['p99_ms']} | {r['statuses']} | {_cpu_cell(r['cpu_ms_per_request'])} |"
             for r in results
         ],
         "",
@@ -326,6 +356,8 @@ def write(results: list[dict], report: dict, args) -> None:
         "API / anchor throughput: single closed loop "
         f"{ratio('API, single, closed loop', 'anchor, single, closed loop', 'items_per_s')}, batches "
         f"{ratio('API, batches of 1,000', 'anchor, batches of 1,000', 'items_per_s')}.",
+        "",
+        _singles_capacity(by),
         "",
         _verdicts(by, report),
         "",
