@@ -64,3 +64,13 @@ def test_a_live_connection_is_kept_from_request_to_request():
     for _ in range(3):
         new_request()
         assert backend_pid() == first
+
+
+def test_a_connection_left_in_an_aborted_transaction_is_replaced_before_the_next_request():
+    first = backend_pid()
+    raw = connection.connection
+    raw.pgconn.exec_(b"BEGIN")
+    raw.pgconn.exec_(b"SELECT 1 / 0")  # behind psycopg's back, as a crashed caller could leave it
+    assert raw.info.transaction_status == raw.info.transaction_status.INERROR
+    new_request()
+    assert backend_pid() != first  # without the check: "current transaction is aborted"
