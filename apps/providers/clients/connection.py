@@ -15,13 +15,14 @@ import base64
 import http.client
 import json
 import os
-import select
 import ssl
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import certifi
 import requests.utils
+
+from smsdash.sockets import closed_by_peer
 
 
 class Unusable(ValueError):
@@ -91,7 +92,7 @@ class HttpTransport:
 
     def _connection(self, origin: str, route: _Route) -> http.client.HTTPConnection:
         connection = self._connections.get(origin)
-        if connection is not None and connection.sock is not None and _closed_by_peer(connection.sock):
+        if connection is not None and connection.sock is not None and closed_by_peer(connection.sock):
             connection.close()  # the provider closed it while idle: open a new one rather than fail
         if connection is None:
             connection = self._new_connection(route)
@@ -148,10 +149,3 @@ class HttpTransport:
 
 def basic_authorization(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-
-
-def _closed_by_peer(sock) -> bool:
-    """An idle keep-alive socket that is readable has been closed (or broken) by the other side."""
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))

@@ -13,10 +13,10 @@ operating system's TCP timeout as well.
 
 from __future__ import annotations
 
-import select
-
 from django.db.backends.postgresql import base
 from psycopg import pq
+
+from smsdash.sockets import closed_by_peer
 
 # Where Django's SELECT 1 would fail: an aborted transaction, or a connection libpq has lost.
 UNUSABLE_STATES = {pq.TransactionStatus.INERROR, pq.TransactionStatus.UNKNOWN}
@@ -30,8 +30,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if connection.info.transaction_status in UNUSABLE_STATES:
             return False
         try:
-            poller = select.poll()
-            poller.register(connection.fileno(), select.POLLIN)
-            return not poller.poll(0)  # nothing may arrive on an idle connection but its end
-        except (OSError, ValueError):
+            return not closed_by_peer(connection)
+        except (OSError, ValueError):  # no socket left to ask
             return False
