@@ -69,22 +69,6 @@ def family_cpu_seconds(command_name: str) -> float:
     return ticks / CLOCK_TICKS
 
 
-class CpuSampler:
-    """CPU time used by the processes called `command_name` between start() and stop()."""
-
-    def __init__(self, command_name: str):
-        self.command_name = command_name
-        self._started = 0.0
-
-    def start(self) -> CpuSampler:
-        self._started = family_cpu_seconds(self.command_name)
-        return self
-
-    def stop(self) -> float:
-        """Seconds of CPU used since start()."""
-        return family_cpu_seconds(self.command_name) - self._started
-
-
 def children_cpu_seconds() -> float:
     """CPU time of this process's children that have ended and been waited for (and theirs)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)

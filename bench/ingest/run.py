@@ -57,7 +57,7 @@ from django.utils import timezone  # noqa: E402
 
 from apps.messaging.models import Conversion, ReportState  # noqa: E402
 from bench.ingest import data, load  # noqa: E402
-from bench.processes import CpuSampler, children_cpu_seconds, cpu_seconds, family_cpu_seconds, free_port  # noqa: E402
+from bench.processes import children_cpu_seconds, cpu_seconds, family_cpu_seconds, free_port  # noqa: E402
 
 
 def wait_port(port: int, timeout: float = 30) -> None:
@@ -241,7 +241,7 @@ def reporting(args) -> dict:
     ceiling = simulator_ceiling(port, account, ceiling_messages, seconds=args.seconds)
     print(json.dumps({"simulator_ceiling": ceiling}), flush=True)
     data.conversions(account, messages)
-    simulator_before, postgres = cpu_seconds(simulator.pid), CpuSampler("postgres").start()
+    simulator_before, postgres_before = cpu_seconds(simulator.pid), family_cpu_seconds("postgres")
     children_before = children_cpu_seconds()
     started = time.perf_counter()
     workers = [start(WORKER, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(args.report_workers)]
@@ -251,7 +251,7 @@ def reporting(args) -> dict:
     cpu = {
         "workers": children_cpu_seconds() - children_before - startup * args.report_workers,
         "simulator": cpu_seconds(simulator.pid) - simulator_before,
-        "postgres": postgres.stop(),
+        "postgres": family_cpu_seconds("postgres") - postgres_before,
     }
     simulator.terminate()
     rows = Conversion.objects.filter(message__account=account)
