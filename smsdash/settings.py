@@ -143,6 +143,11 @@ CONVERSION_REPORTING = {
 CIRCUIT_BREAKER = {"FAILURE_THRESHOLD": 5, "COOL_DOWN_SECONDS": 30}
 # The ingest API refuses bodies above this size (413) before reading them.
 API_MAX_BODY_BYTES = 2 * 1024 * 1024
+# The input boundary (smsdash/boundary.py): a time entering through the API, a webhook or a form
+# must lie between INPUT_EARLIEST_DATE (UTC midnight) and now + INPUT_FUTURE_TOLERANCE_SECONDS
+# (senders' clocks run slightly ahead of ours).
+INPUT_EARLIEST_DATE = os.environ.get("INPUT_EARLIEST_DATE", "2000-01-01")
+INPUT_FUTURE_TOLERANCE_SECONDS = envint("INPUT_FUTURE_TOLERANCE_SECONDS", "300")
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "smsdash@localhost")
