@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -90,3 +91,16 @@ def validate_multiline_text(value: str) -> None:
     rule = text_rule(value, multiline=True)
     if rule:
         raise ValidationError(rule, code="control_character")
+
+
+class BoundaryFormMixin:
+    """Admin forms: every text field also validates with text_rule, as Django's own CharField
+    refuses NUL: a Textarea is multi-line (tab and line breaks allowed), any other text field
+    single-line. Put it before forms.Form / forms.ModelForm in the bases."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                multiline = isinstance(field.widget, forms.Textarea)
+                field.validators.append(validate_multiline_text if multiline else validate_text)

@@ -3,9 +3,10 @@ from __future__ import annotations
 from django import forms
 
 from apps.providers.models import SECRET_MASK, ProviderAccount
+from smsdash.boundary import BoundaryFormMixin
 
 
-class ProviderAccountForm(forms.ModelForm):
+class ProviderAccountForm(BoundaryFormMixin, forms.ModelForm):
     """The secret is write-only: never rendered back; left empty it keeps the stored value."""
 
     key_secret = forms.CharField(

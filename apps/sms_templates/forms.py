@@ -9,6 +9,7 @@ from django import forms
 from apps.providers.models import Provider, ProviderAccount
 from apps.sms_templates import rules
 from apps.sms_templates.models import SmsTemplate, TemplateType, allowed_types
+from smsdash.boundary import BoundaryFormMixin
 
 COMMENT_MAX = 2000
 
@@ -41,7 +42,7 @@ def rules_config(accounts) -> dict[str, Any]:
     }
 
 
-class SmsTemplateForm(forms.ModelForm):
+class SmsTemplateForm(BoundaryFormMixin, forms.ModelForm):
     class Meta:
         model = SmsTemplate
         fields = ["account", "type", "name", "content", "remark"]
@@ -61,11 +62,11 @@ class SmsTemplateForm(forms.ModelForm):
         return (self.cleaned_data.get("content") or "").replace("\r\n", "\n")
 
 
-class WorkflowCommentForm(forms.Form):
+class WorkflowCommentForm(BoundaryFormMixin, forms.Form):
     comment = forms.CharField(required=False, max_length=COMMENT_MAX, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class SendBackForm(forms.Form):
+class SendBackForm(BoundaryFormMixin, forms.Form):
     comment = forms.CharField(
         max_length=COMMENT_MAX,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
