@@ -149,8 +149,9 @@ class UtcText(Func):
         return self.as_sql(compiler, connection, template=template, **extra)
 
     def as_sqlite(self, compiler, connection, **extra):
-        # SQLite stores UTC text already; strftime drops the fraction of a second.
-        template = "strftime('%%Y-%%m-%%d %%H:%%M:%%S', %(expressions)s)"
+        # SQLite stores UTC text already; datetime() drops the fraction of a second. Not strftime:
+        # its '%Y' would reach the SQL text, which DEBUG's query logging %-formats with the params.
+        template = "datetime(%(expressions)s)"
         return self.as_sql(compiler, connection, template=template, **extra)
 
 
