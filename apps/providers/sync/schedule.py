@@ -26,11 +26,11 @@ def sync_request(*, account: ProviderAccount, kind: str, ids: list[int] | None =
     if kind == SyncKind.DELIVERY:
         from apps.messaging.delivery.jobs import delivery_sync_job
 
-        enqueue(delivery_sync_job, account.pk, ids, trigger, queue=SYNC_QUEUE, timeout=SYNC_JOB_TIMEOUT)
+        enqueue(delivery_sync_job, account.pk, ids, trigger, queue=SYNC_QUEUE, job_timeout=SYNC_JOB_TIMEOUT)
     else:
         from apps.providers.sync.jobs import template_review_sync_job
 
-        enqueue(template_review_sync_job, account.pk, ids, trigger, queue=SYNC_QUEUE, timeout=SYNC_JOB_TIMEOUT)
+        enqueue(template_review_sync_job, account.pk, ids, trigger, queue=SYNC_QUEUE, job_timeout=SYNC_JOB_TIMEOUT)
 
 
 def due_syncs(now: datetime | None = None) -> list[tuple[ProviderAccount, str]]:
