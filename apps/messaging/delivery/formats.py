@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from apps.messaging.delivery import screening
 from apps.providers.clients import plivo
 from apps.providers.clients.base import DeliveryRecord, DeliveryState
 
@@ -23,8 +24,12 @@ CHINA = ZoneInfo("Asia/Shanghai")
 NOT_JSON_ARRAY = "The body must be a JSON array of receipts."
 NOT_AN_OBJECT = "Receipt {index} must be a JSON object."
 FIELD_MISSING = "Receipt {index}: the field {field} is required."
+NOT_TEXT = "Receipt {index}: {field} must be a string."
+FIELD_RULE = "Receipt {index}: {field}: {rule}"
 BAD_TIME = "Receipt {index}: {field} must look like 2026-11-23 08:03:04."
 PLIVO_FIELD_MISSING = "The field {field} is required."
+PLIVO_FIELD_RULE = "{field}: {rule}"
+PLIVO_BAD_TIME = "DeliveryReportTime must look like 2026-11-23 08:03:04.123456."
 
 
 class ReceiptFormatError(ValueError):
@@ -34,7 +39,8 @@ class ReceiptFormatError(ValueError):
 def _array(body: bytes) -> list[dict]:
     try:
         items = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: a body nested deeper than the parser goes is no receipt either.
         raise ReceiptFormatError(NOT_JSON_ARRAY) from None
     if not isinstance(items, list):
         raise ReceiptFormatError(NOT_JSON_ARRAY)
@@ -44,16 +50,25 @@ def _array(body: bytes) -> list[dict]:
     return items
 
 
-def _text(item: dict, index: int, field: str, *, required: bool = False) -> str:
+def _text(item: dict, index: int, field: str, rule=screening.code_rule, *, required: bool = False) -> str:
+    """A receipt's text field, checked by rule (screening.py); numbers are taken as their digits."""
     value = item.get(field)
     if value in (None, ""):
         if required:
             raise ReceiptFormatError(FIELD_MISSING.format(index=index, field=field))
         return ""
-    return str(value).strip()
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ReceiptFormatError(NOT_TEXT.format(index=index, field=field))
+    text = str(value).strip()
+    broken = rule(text)
+    if broken:
+        raise ReceiptFormatError(FIELD_RULE.format(index=index, field=field, rule=broken))
+    return text
 
 
-def _time(value: str, index: int, field: str, zone) -> datetime | None:
+def _time(value: str, zone) -> datetime | None:
+    """A provider's time, or None when it has none. Not checked against the input window here:
+    delivery_apply drops a time outside it and keeps the receipt (screening.py)."""
     if not value:
         return None
     for layout in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f"):
@@ -61,22 +76,36 @@ def _time(value: str, index: int, field: str, zone) -> datetime | None:
             return datetime.strptime(value, layout).replace(tzinfo=zone)
         except ValueError:
             continue
-    raise ReceiptFormatError(BAD_TIME.format(index=index, field=field))
+    raise ValueError(value)
+
+
+def _receipt_time(item: dict, index: int, field: str, zone) -> datetime | None:
+    try:
+        return _time(_text(item, index, field), zone)
+    except ValueError:
+        raise ReceiptFormatError(BAD_TIME.format(index=index, field=field)) from None
+
+
+def _phone(number: str, index: int, field: str) -> str:
+    broken = screening.phone_rule(number)
+    if broken:
+        raise ReceiptFormatError(FIELD_RULE.format(index=index, field=field, rule=broken))
+    return number
 
 
 def parse_tencent(body: bytes) -> list[DeliveryRecord]:
     records = []
     for i, item in enumerate(_array(body)):
         success = _text(item, i, "report_status", required=True).upper() == "SUCCESS"
-        phone = _text(item, i, "mobile", required=True)
-        code = _text(item, i, "nationcode")
+        phone = _text(item, i, "mobile", screening.phone_rule, required=True)
+        code = _text(item, i, "nationcode", screening.phone_rule)
         records.append(
             DeliveryRecord(
-                message_id=_text(item, i, "sid", required=True),
-                phone=phone if phone.startswith("+") else f"+{code}{phone}",
+                message_id=_text(item, i, "sid", screening.id_rule, required=True),
+                phone=_phone(phone if phone.startswith("+") else f"+{code}{phone}", i, "mobile"),
                 state=DeliveryState.DELIVERED if success else DeliveryState.FAILED,
                 error_code=_text(item, i, "errmsg"),
-                received_at=_time(_text(item, i, "user_receive_time"), i, "user_receive_time", CHINA),
+                received_at=_receipt_time(item, i, "user_receive_time", CHINA),
             )
         )
     return records
@@ -96,32 +125,52 @@ def parse_aliyun(body: bytes) -> list[DeliveryRecord]:
         if "success" not in item:
             raise ReceiptFormatError(FIELD_MISSING.format(index=i, field="success"))
         success = item["success"] in (True, "true", "True", 1)
+        phone = _text(item, i, "phone_number", screening.phone_rule, required=True)
         records.append(
             DeliveryRecord(
-                message_id=_text(item, i, "biz_id", required=True),
-                phone=_aliyun_phone(_text(item, i, "phone_number", required=True)),
+                message_id=_text(item, i, "biz_id", screening.id_rule, required=True),
+                phone=_phone(_aliyun_phone(phone), i, "phone_number"),
                 state=DeliveryState.DELIVERED if success else DeliveryState.FAILED,
                 error_code=_text(item, i, "err_code"),
-                received_at=_time(_text(item, i, "report_time"), i, "report_time", CHINA),
-                sent_at=_time(_text(item, i, "send_time"), i, "send_time", CHINA),
-                out_id=_text(item, i, "out_id"),
+                received_at=_receipt_time(item, i, "report_time", CHINA),
+                sent_at=_receipt_time(item, i, "send_time", CHINA),
+                out_id=_text(item, i, "out_id", screening.id_rule),
             )
         )
     return records
+
+
+PLIVO_RULES = {
+    "MessageUUID": screening.id_rule,
+    "Status": screening.code_rule,
+    "To": screening.phone_rule,
+    "ErrorCode": screening.code_rule,
+    "DeliveryReportTime": screening.code_rule,
+}
 
 
 def parse_plivo(params: dict[str, str]) -> DeliveryRecord:
     for field in ("MessageUUID", "Status"):
         if not params.get(field):
             raise ReceiptFormatError(PLIVO_FIELD_MISSING.format(field=field))
-    item = {k: v for k, v in params.items()}
-    to = item.get("To", "").strip()
+    item = {field: params.get(field, "").strip() for field in PLIVO_RULES}
+    for field, rule in PLIVO_RULES.items():
+        if broken := rule(item[field]):
+            raise ReceiptFormatError(PLIVO_FIELD_RULE.format(field=field, rule=broken))
+    to = item["To"]
+    phone = to if to.startswith("+") or not to else f"+{to}"
+    if broken := screening.phone_rule(phone):
+        raise ReceiptFormatError(PLIVO_FIELD_RULE.format(field="To", rule=broken))
+    try:
+        received_at = _time(item["DeliveryReportTime"], UTC)
+    except ValueError:
+        raise ReceiptFormatError(PLIVO_BAD_TIME) from None
     return DeliveryRecord(
-        message_id=item["MessageUUID"].strip(),
-        phone=to if to.startswith("+") or not to else f"+{to}",
-        state=plivo.STATES.get(item["Status"].strip().lower(), DeliveryState.PENDING),
-        error_code=item.get("ErrorCode", "").strip(),
-        received_at=_time(item.get("DeliveryReportTime", "").strip(), 0, "DeliveryReportTime", UTC),
+        message_id=item["MessageUUID"],
+        phone=phone,
+        state=plivo.STATES.get(item["Status"].lower(), DeliveryState.PENDING),
+        error_code=item["ErrorCode"],
+        received_at=received_at,
     )
 
 
@@ -154,4 +203,7 @@ def plivo_v3_signature(*, base: str, nonce: str, auth_token: str) -> str:
 
 def plivo_v3_valid(*, method: str, uri: str, params: dict[str, list[str]], nonce: str, auth_token: str, header: str):
     expected = plivo_v3_signature(base=plivo_v3_base(method, uri, params), nonce=nonce, auth_token=auth_token)
-    return any(hmac.compare_digest(expected, candidate.strip()) for candidate in header.split(",") if candidate)
+    # compare_digest refuses str with non-ASCII characters (TypeError): such a candidate is no
+    # base64 signature anyway.
+    candidates = (candidate.strip() for candidate in header.split(","))
+    return any(hmac.compare_digest(expected, c) for c in candidates if c and c.isascii())

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.messaging.delivery.matching import match_records
+from apps.messaging.delivery.screening import screen_records
 from apps.messaging.models import DeliveryReceipt, DeliveryStatus, ReceiptSource, SentMessage
 from apps.providers.clients.base import DeliveryRecord, DeliveryState
 from apps.providers.models import Provider, ProviderAccount
@@ -40,11 +41,13 @@ class ApplyResult:
     updated: int = 0
     unchanged: int = 0
     unmatched: int = 0
+    skipped: int = 0  # text that breaks the input boundary (screening.py)
 
     def add(self, other: ApplyResult) -> None:
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.unmatched += other.unmatched
+        self.skipped += other.skipped
 
 
 @transaction.atomic
@@ -58,8 +61,11 @@ def delivery_apply(
     """Apply delivery records of one account: to their message if known, else keep them as receipts.
 
     candidates: the messages the caller already loaded that records without an id may be about.
+    Records pass the input boundary first: see screening.py.
     """
-    result = ApplyResult()
+    screened = screen_records(records)
+    result = ApplyResult(skipped=len(records) - len(screened))
+    records = screened
     messages = match_records(account=account, records=records, candidates=candidates)
     finals: dict[int, tuple[SentMessage, DeliveryRecord]] = {}
     for record, message in zip(records, messages, strict=True):
