@@ -3,39 +3,91 @@
     breaker = breaker_for(account)
     if breaker.allow():              # False while open; True for the one probe after the cool-down
         try:
-            client.report_conversion(...)
+            result = client.report_conversion(...)
         except ProviderError as error:
-            if error.kind == ErrorKind.TRANSIENT:
-                breaker.record_failure()
-            ...
+            breaker.record_call(error)   # what the error means is decided here, by outcome_of()
         else:
-            breaker.record_success()
+            breaker.record_call(None)
     else:
         park the work until breaker.retry_at()
 
+(apps/providers/outcomes.py feeds the outcome to the breaker and the rate limit in one call.)
+
+What an outcome means (outcome_of), for every caller alike:
+- SUCCESS: the provider answered, even with a refusal of the request (auth, invalid,
+  unsupported: the provider is up, the request or account is wrong). Resets the consecutive
+  failure count; the half-open probe's success closes the breaker.
+- FAILURE: unreachable, timed out, 5xx. Counted; the FAILURE_THRESHOLD-th consecutive one opens
+  the breaker; the probe's failure opens it again.
+- THROTTLED: the provider is up and rate limiting us. Neither counted nor a reset: the probe slot
+  is released at once and the rate limit backs off instead.
+- OWN_ERROR: our side failed without an answer (a bug, an unclassified exception). No verdict on
+  the provider: the probe slot is released, nothing else.
+
 States: closed (calls go through, consecutive failures counted), open (no calls until the
-cool-down ends), half_open (one probe is in flight; its success closes the breaker, its failure
-opens it again). Settings: CIRCUIT_BREAKER = {"FAILURE_THRESHOLD": 5, "COOL_DOWN_SECONDS": 30}.
+cool-down ends), half_open (one probe at a time; its success closes the breaker, its failure opens
+it again). Every transition is logged once, by the process that made it, and kept (the last
+TRANSITIONS_KEPT, with their time and reason) for breaker_status(). Settings:
+CIRCUIT_BREAKER = {"FAILURE_THRESHOLD": 5, "COOL_DOWN_SECONDS": 30}.
 
 The state lives in Redis when REDIS_URL is set (every worker sees the same breaker) and in this
-process otherwise (the inline demo runs everything in one process). See docs/decisions.md.
+process otherwise (the inline demo runs everything in one process). Each change is one
+read-decide-write under WATCH/MULTI (a lock inline), so concurrent workers count every failure
+and exactly one of them makes (and logs) each transition. See docs/decisions.md.
 """
 
 from __future__ import annotations
 
+import enum
+import json
+import logging
 import threading
 import time
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import UTC, datetime
 
+import redis
 from django.conf import settings
 
+from apps.providers.clients.base import ErrorKind, ProviderError
 from apps.providers.models import ProviderAccount
+
+logger = logging.getLogger(__name__)
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 PROBE_TIMEOUT = 60  # a probe whose worker died frees the slot after this many seconds
 # A caller that saw the breaker closed and healthy trusts that for this long: another worker's
 # opening of it reaches this caller at most FRESH seconds late (its own failures at once).
 FRESH = 0.1
+TRANSITIONS_KEPT = 20
+
+OPENED_REASON = "{count} consecutive failures, the last: {error}"
+PROBE_FAILED_REASON = "the probe failed: {error}"
+PROBE_SUCCEEDED_REASON = "the probe succeeded"
+COOL_DOWN_REASON = "the {seconds:g} s cool-down ended: one probe goes through"
+RESET_REASON = "reset by hand"
+
+
+class Outcome(enum.StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    THROTTLED = "throttled"
+    OWN_ERROR = "own_error"
+
+
+def outcome_of(error: BaseException | None) -> Outcome:
+    """The one rule for what a provider call's ending means to the breaker (module docstring)."""
+    if error is None:
+        return Outcome.SUCCESS
+    if not isinstance(error, ProviderError):
+        return Outcome.OWN_ERROR
+    if error.kind == ErrorKind.TRANSIENT:
+        return Outcome.FAILURE
+    if error.kind == ErrorKind.THROTTLED:
+        return Outcome.THROTTLED
+    return Outcome.SUCCESS  # auth, invalid, unsupported: an answer, so the provider is up
 
 
 def _config() -> tuple[int, float]:
@@ -48,8 +100,6 @@ def redis_connection():
     if settings.JOBS_INLINE or not settings.REDIS_URL:
         return None
     if settings.REDIS_URL not in _connections:
-        import redis
-
         _connections[settings.REDIS_URL] = redis.Redis.from_url(settings.REDIS_URL)
     return _connections[settings.REDIS_URL]
 
@@ -59,10 +109,29 @@ _connections: dict[str, object] = {}
 
 @dataclass(frozen=True)
 class Snapshot:
-    state: str
-    failures: int
-    open_until: float  # epoch seconds; 0 when closed
+    state: str = CLOSED
+    failures: int = 0  # consecutive failures; only ever non-zero while closed
+    open_until: float = 0.0  # epoch seconds; 0 when closed
+    opened_at: float = 0.0  # epoch seconds of the last opening
+    probe: str = ""  # the token of the caller probing while half-open
+    probe_until: float = 0.0  # after this the probe's caller is taken for dead
     read_at: float = 0.0
+
+    @classmethod
+    def load(cls, raw: dict[str, str], read_at: float) -> Snapshot:
+        kinds = {f.name: f.type for f in fields(cls) if f.name in raw and f.name != "read_at"}
+        values = {name: (raw[name] if kind == "str" else float(raw[name])) for name, kind in kinds.items()}
+        values["failures"] = int(values.get("failures", 0))
+        return cls(**values, read_at=read_at)
+
+    def dump(self) -> dict[str, str]:
+        return {name: str(value) for name, value in asdict(self).items() if name != "read_at"}
+
+    def healthy(self) -> bool:
+        return self.state == CLOSED and not self.failures
+
+    def probe_taken(self, now: float) -> bool:
+        return bool(self.probe) and self.probe_until > now
 
     def describe(self) -> str:
         if self.state == OPEN:
@@ -73,121 +142,238 @@ class Snapshot:
         return f"closed ({self.failures} recent failures)" if self.failures else "closed"
 
 
+@dataclass(frozen=True)
+class Transition:
+    at: float
+    before: str
+    after: str
+    reason: str
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self))
+
+
+# A change reads the current state and answers (new state, transition or None, value for the caller).
+Change = Callable[[Snapshot], tuple[Snapshot, Transition | None, object]]
+
+
 class _LocalStore:
     """Process-local state for the inline demo (one process does all the work there)."""
 
     lock = threading.Lock()
-    states: dict[str, dict] = {}
-    probes: dict[str, float] = {}
+    states: dict[str, Snapshot] = {}
+    transitions: dict[str, list[Transition]] = {}
 
-    def read(self, key: str) -> dict:
+    def read(self, key: str) -> Snapshot:
         with self.lock:
-            return dict(self.states.get(key, {}))
+            return replace(self.states.get(key, Snapshot()), read_at=time.time())
 
-    def write(self, key: str, mapping: dict) -> None:
+    def apply(self, key: str, change: Change) -> tuple[Transition | None, object]:
         with self.lock:
-            self.states.setdefault(key, {}).update(mapping)
+            new, transition, value = change(self.states.get(key, Snapshot()))
+            self.states[key] = new
+            if transition:
+                self.transitions[key] = [transition, *self.transitions.get(key, [])][:TRANSITIONS_KEPT]
+            return transition, value
 
-    def add_failure(self, key: str) -> int:
+    def clear_failures(self, key: str) -> Snapshot:
         with self.lock:
-            state = self.states.setdefault(key, {})
-            state["failures"] = int(state.get("failures", 0)) + 1
-            return state["failures"]
+            # failures is non-zero only while closed, so this is the SUCCESS rule for a non-probe
+            self.states[key] = replace(self.states.get(key, Snapshot()), failures=0)
+            return replace(self.states[key], read_at=time.time())
 
-    def take_probe(self, key: str) -> bool:
+    def history(self, key: str) -> list[Transition]:
         with self.lock:
-            if self.probes.get(key, 0) > time.time():
-                return False
-            self.probes[key] = time.time() + PROBE_TIMEOUT
-            return True
-
-    def free_probe(self, key: str) -> None:
-        with self.lock:
-            self.probes.pop(key, None)
+            return list(self.transitions.get(key, []))
 
 
 class _RedisStore:
     def __init__(self, connection):
         self.r = connection
 
-    def read(self, key: str) -> dict:
-        return {k.decode(): v.decode() for k, v in self.r.hgetall(key).items()}
+    def read(self, key: str) -> Snapshot:
+        return Snapshot.load(_decode(self.r.hgetall(key)), time.time())
 
-    def write(self, key: str, mapping: dict) -> None:
-        self.r.hset(key, mapping={k: str(v) for k, v in mapping.items()})
+    def apply(self, key: str, change: Change) -> tuple[Transition | None, object]:
+        with self.r.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    current = Snapshot.load(_decode(pipe.hgetall(key)), time.time())
+                    new, transition, value = change(current)
+                    pipe.multi()
+                    pipe.hset(key, mapping=new.dump())
+                    if transition:
+                        pipe.lpush(key + ":transitions", transition.dump())
+                        pipe.ltrim(key + ":transitions", 0, TRANSITIONS_KEPT - 1)
+                    pipe.execute()  # WatchError when another worker changed the state meanwhile
+                    return transition, value
+                except redis.WatchError:
+                    continue
 
-    def add_failure(self, key: str) -> int:
-        return int(self.r.hincrby(key, "failures", 1))
+    def clear_failures(self, key: str) -> Snapshot:
+        # A success is the hot path (every report): one round trip, no WATCH. failures is non-zero
+        # only while closed, so writing 0 in any state is the SUCCESS rule for a non-probe.
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(key, "failures", 0)
+        pipe.hgetall(key)
+        return Snapshot.load(_decode(pipe.execute()[1]), time.time())
 
-    def take_probe(self, key: str) -> bool:
-        return bool(self.r.set(key + ":probe", "1", nx=True, ex=PROBE_TIMEOUT))
+    def history(self, key: str) -> list[Transition]:
+        return [Transition(**json.loads(item)) for item in self.r.lrange(key + ":transitions", 0, -1)]
 
-    def free_probe(self, key: str) -> None:
-        self.r.delete(key + ":probe")
+
+def _decode(raw: dict) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in raw.items()}
 
 
 class CircuitBreaker:
-    def __init__(self, account_id: int, store):
+    def __init__(self, account_id: int, store, *, label: str = ""):
         self.key = f"smsdash:breaker:{account_id}"
         self.store = store
+        self.label = label or f"account {account_id}"  # for the log: account and provider
         self.threshold, self.cool_down = _config()
         self.probing = False  # True after allow() let this caller through as the half-open probe
+        self._token = ""
         self._last: Snapshot | None = None
 
     def snapshot(self) -> Snapshot:
-        raw = self.store.read(self.key)
-        state, failures = raw.get("state", CLOSED), int(raw.get("failures", 0))
-        return Snapshot(state, failures, float(raw.get("open_until", 0)), read_at=time.time())
+        return self.store.read(self.key)
 
     @property
     def state(self) -> str:
         return self.snapshot().state
 
     def allow(self) -> bool:
-        """May we call the provider now? While open, only one caller gets through after the cool-down."""
+        """May we call the provider now? While open, one caller at a time gets through after the cool-down."""
         self.probing = False
         last = self._last
-        if last is not None and last.state == CLOSED and not last.failures and time.time() - last.read_at < FRESH:
+        if last is not None and last.healthy() and time.time() - last.read_at < FRESH:
             return True  # healthy a moment ago: spare a Redis round trip per call (issue 4 benchmark)
         snap = self._last = self.snapshot()
+        now = time.time()
         if snap.state == CLOSED:
             return True
-        if snap.state == OPEN and time.time() < snap.open_until:
+        if (snap.state == OPEN and now < snap.open_until) or (snap.state == HALF_OPEN and snap.probe_taken(now)):
             return False
-        if self.store.take_probe(self.key):
-            self.store.write(self.key, {"state": HALF_OPEN})
-            self.probing = True
-            return True
-        return False
+        token = uuid.uuid4().hex
+        if self._change(lambda current: self._take_probe(current, token)):
+            self.probing, self._token, self._last = True, token, None
+        return self.probing
 
     def retry_at(self) -> float:
         """When parked work should come back (epoch seconds): the end of the cool-down, or now."""
         snap = self.snapshot()
         return max(snap.open_until, time.time()) if snap.state != CLOSED else time.time()
 
-    def record_success(self) -> None:
-        # The usual case, closed with no failures seen by allow(), needs no second round trip.
-        last = self._last
-        if last is not None and last.state == CLOSED and not last.failures and time.time() - last.read_at < 1:
-            return
-        snap = self.snapshot()
-        if snap.state != CLOSED or snap.failures:
-            self.store.write(self.key, {"state": CLOSED, "failures": 0, "open_until": 0})
-            self.store.free_probe(self.key)
+    def record_call(self, error: BaseException | None) -> Outcome:
+        """Record how one provider call ended (None: it answered) and say what that meant."""
+        outcome = outcome_of(error)
+        self.record(outcome, reason="" if error is None else _describe(error))
+        return outcome
 
-    def record_failure(self) -> None:
+    def record(self, outcome: Outcome, *, reason: str = "") -> None:
+        probing, token = self.probing, self._token
+        self.probing = False  # one outcome per probe
+        if outcome == Outcome.SUCCESS and not probing:
+            self._last = self.store.clear_failures(self.key)
+            return
         self._last = None  # the next allow() reads the shared state again
-        failures = self.store.add_failure(self.key)
-        if self.state == HALF_OPEN or failures >= self.threshold:
-            self.store.write(self.key, {"state": OPEN, "open_until": time.time() + self.cool_down})
-            self.store.free_probe(self.key)
+        if outcome == Outcome.SUCCESS:
+            self._change(lambda current: self._succeeded(current, token))
+        elif outcome == Outcome.FAILURE:
+            self._change(lambda current: self._failed(current, token if probing else "", reason))
+        elif probing:  # throttled or our own error: no verdict, but the next caller may probe at once
+            self._change(lambda current: self._release(current, token))
+
+    def record_success(self) -> None:
+        self.record(Outcome.SUCCESS)
+
+    def record_failure(self, reason: str = "") -> None:
+        self.record(Outcome.FAILURE, reason=reason)
 
     def reset(self) -> None:
-        self.store.write(self.key, {"state": CLOSED, "failures": 0, "open_until": 0})
-        self.store.free_probe(self.key)
+        self._last = None
+        self._change(lambda current: (Snapshot(), self._moved(current, CLOSED, RESET_REASON), None))
+
+    # The rule of each change: (current state) -> (new state, transition, value for the caller).
+    def _take_probe(self, current: Snapshot, token: str):
+        now = time.time()
+        if current.state == CLOSED or (current.state == OPEN and now < current.open_until):
+            return current, None, False
+        if current.state == HALF_OPEN and current.probe_taken(now):
+            return current, None, False
+        moved = self._moved(current, HALF_OPEN, COOL_DOWN_REASON.format(seconds=self.cool_down))
+        return replace(current, state=HALF_OPEN, probe=token, probe_until=now + PROBE_TIMEOUT), moved, True
+
+    def _succeeded(self, current: Snapshot, token: str):
+        if current.state == HALF_OPEN and current.probe == token:
+            return Snapshot(), self._moved(current, CLOSED, PROBE_SUCCEEDED_REASON), None
+        return replace(current, failures=0), None, None  # a late answer to a call made before opening
+
+    def _failed(self, current: Snapshot, token: str, error: str):
+        now = time.time()
+        opened = replace(Snapshot(), state=OPEN, open_until=now + self.cool_down, opened_at=now)
+        if current.state == HALF_OPEN and token and current.probe == token:
+            return opened, self._moved(current, OPEN, PROBE_FAILED_REASON.format(error=error)), None
+        if current.state != CLOSED:
+            return current, None, None  # a call made before opening: the probe decides now
+        failures = current.failures + 1
+        if failures < self.threshold:
+            return replace(current, failures=failures), None, None
+        return opened, self._moved(current, OPEN, OPENED_REASON.format(count=failures, error=error)), None
+
+    def _release(self, current: Snapshot, token: str):
+        if current.state == HALF_OPEN and current.probe == token:
+            return replace(current, probe="", probe_until=0.0), None, None
+        return current, None, None
+
+    def _moved(self, current: Snapshot, after: str, reason: str) -> Transition | None:
+        return Transition(time.time(), current.state, after, reason) if current.state != after else None
+
+    def _change(self, change: Change) -> object:
+        transition, value = self.store.apply(self.key, change)
+        if transition:
+            level = logging.WARNING if transition.after == OPEN else logging.INFO
+            logger.log(level, "circuit breaker of %s: %s -> %s: %s", self.label, transition.before,
+                       transition.after, transition.reason)  # fmt: skip
+        return value
+
+
+def _describe(error: BaseException) -> str:
+    kind = getattr(error, "kind", type(error).__name__)
+    return f"{kind}: {error}"
+
+
+def _store():
+    connection = redis_connection()
+    return _RedisStore(connection) if connection is not None else _LocalStore()
 
 
 def breaker_for(account: ProviderAccount | int) -> CircuitBreaker:
-    account_id = account if isinstance(account, int) else account.pk
-    connection = redis_connection()
-    return CircuitBreaker(account_id, _RedisStore(connection) if connection is not None else _LocalStore())
+    if isinstance(account, int):
+        return CircuitBreaker(account, _store())
+    label = f"{account.get_provider_display()} account {account.pk} ({account.name})"
+    return CircuitBreaker(account.pk, _store(), label=label)
+
+
+def breaker_status(account: ProviderAccount | int) -> dict:
+    """What an operator panel shows: state, consecutive failures, when it last opened, when the
+    next probe may go, and the last transitions (newest first) with their time and reason."""
+    breaker = breaker_for(account)
+    snap = breaker.snapshot()
+    return {
+        "state": snap.state,
+        "failures": snap.failures,
+        "opened_at": _moment(snap.opened_at),
+        "open_until": _moment(snap.open_until) if snap.state == OPEN else None,
+        "probe_in_flight": snap.state == HALF_OPEN and snap.probe_taken(time.time()),
+        "transitions": [
+            {"at": _moment(t.at), "from": t.before, "to": t.after, "reason": t.reason}
+            for t in breaker.store.history(breaker.key)
+        ],
+    }
+
+
+def _moment(epoch: float) -> datetime | None:
+    return datetime.fromtimestamp(epoch, tz=UTC) if epoch else None

@@ -25,7 +25,7 @@ def four_threads(settings, shared_database):
     settings.JOBS_INLINE = True  # breaker state in this process
     settings.CONVERSION_REPORTING = {**settings.CONVERSION_REPORTING, "THREADS": THREADS}
     breakers._LocalStore.states.clear()
-    breakers._LocalStore.probes.clear()
+    breakers._LocalStore.transitions.clear()
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from apps.providers import ratelimit
-from apps.providers.breaker import breaker_for
+from apps.providers import outcomes, ratelimit
+from apps.providers.breaker import Outcome, breaker_for
 from apps.providers.clients import client_for
-from apps.providers.clients.base import ErrorKind, ProviderClient, ProviderError
+from apps.providers.clients.base import ProviderClient, ProviderError
 from apps.providers.models import Provider, ProviderAccount, SyncKind, SyncRun
 from apps.providers.sync import runs
 from apps.providers.sync.locks import SyncLock
@@ -75,26 +75,27 @@ class SyncContext:
     def call(self, operation: Callable[..., Any], *args: Any) -> Any:
         """Call the provider: paced, retried with exponential back-off, refused while the breaker is open."""
         breaker = breaker_for(self.account)
-        rate = CALL_RATES[(self.run.kind, self.account.provider)]
+        rate, key = CALL_RATES[(self.run.kind, self.account.provider)], f"sync-{self.run.kind}"
         for attempt in range(1, MAX_ATTEMPTS + 1):
             self.attempts = attempt
             if not breaker.allow():
                 raise CircuitOpen(max(0, round(breaker.retry_at() - time.time())))
-            ratelimit.acquire(self.account, f"sync-{self.run.kind}", rate=rate)
+            ratelimit.acquire(self.account, key, rate=rate)
             try:
                 result = operation(*args)
             except ProviderError as error:
-                # Throttling means the provider is up; only unreachable counts against the breaker.
-                if error.kind == ErrorKind.TRANSIENT:
-                    breaker.record_failure()
-                else:
-                    breaker.record_success()
+                delay = BACKOFF_SECONDS * 2 ** (attempt - 1)
+                outcome = outcomes.record(breaker, self.account, key, error, pause=delay)
                 if not error.retryable or attempt == MAX_ATTEMPTS:
                     raise
                 runs.run_note_error(self.run)
-                time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+                if outcome != Outcome.THROTTLED:  # a throttled retry waits out the pause in acquire()
+                    time.sleep(delay)
                 continue
-            breaker.record_success()
+            except Exception as error:  # no answer to judge the provider by; a probe is released
+                outcomes.record(breaker, self.account, key, error)
+                raise
+            outcomes.record(breaker, self.account, key, None)
             return result
         raise AssertionError("unreachable")
 
