@@ -28,9 +28,10 @@ from django.utils import timezone
 
 from apps.messaging.models import Conversion, ReportState, SentMessage
 from apps.messaging.services.preconditions import unreportable_reason
-from apps.providers.breaker import CircuitBreaker, breaker_for
+from apps.providers import outcomes
+from apps.providers.breaker import CircuitBreaker, Outcome, breaker_for
 from apps.providers.clients import client_for
-from apps.providers.clients.base import ConversionOutcome, ConversionReport, ErrorKind, ProviderClient, ProviderError
+from apps.providers.clients.base import ConversionOutcome, ConversionReport, ProviderClient, ProviderError
 from apps.providers.models import ProviderAccount
 from apps.providers.ratelimit import acquire
 from smsdash.queue import enqueue
@@ -220,7 +221,8 @@ def _report_chunk(account, client: ProviderClient, breaker: CircuitBreaker, ids,
             if not slots:  # rate-limit slots in blocks: one Redis round trip per block, not per report
                 slots = _acquire_block(account, len(claim.rows) - position)
             slots -= 1
-            _report_one(client, breaker, conversion, claim, run)
+            if _report_one(account, client, breaker, conversion, claim, run) == Outcome.THROTTLED:
+                slots = 0  # the next report waits out the rate limit's pause: take slots again
     return True
 
 
@@ -232,7 +234,7 @@ def _acquire_block(account: ProviderAccount, wanted: int) -> int:
     return slots
 
 
-def _report_one(client: ProviderClient, breaker: CircuitBreaker, conversion: Claimed, claim: Claim, run) -> None:
+def _report_one(account, client: ProviderClient, breaker: CircuitBreaker, conversion: Claimed, claim: Claim, run):
     report = ConversionReport(
         message_id=conversion.message_id,
         phone=conversion.phone,
@@ -244,13 +246,16 @@ def _report_one(client: ProviderClient, breaker: CircuitBreaker, conversion: Cla
     try:
         result = client.report_conversion(report)
     except ProviderError as error:
-        _record_error(breaker, conversion, claim, error, run)
-        return
+        outcome = outcomes.record(breaker, account, "report", error)
+        run.probe_succeeded = run.probe_succeeded or (probing and outcome == Outcome.SUCCESS)
+        _record_error(conversion, claim, error, run)
+        return outcome
     except Exception as error:  # a bug or an unclassified failure: keep the row, retry later
         logger.exception("reporting conversion %s failed unexpectedly", conversion.pk)
+        outcomes.record(breaker, account, "report", error)
         _retry_later(conversion, claim, UNEXPECTED.format(error=error), run)
-        return
-    breaker.record_success()
+        return Outcome.OWN_ERROR
+    outcomes.record(breaker, account, "report", None)
     run.probe_succeeded = run.probe_succeeded or probing
     _finish(
         conversion,
@@ -261,15 +266,13 @@ def _report_one(client: ProviderClient, breaker: CircuitBreaker, conversion: Cla
         last_error="",
     )
     run.reported += 1
+    return Outcome.SUCCESS
 
 
-def _record_error(breaker: CircuitBreaker, conversion: Claimed, claim: Claim, error: ProviderError, run) -> None:
+def _record_error(conversion: Claimed, claim: Claim, error: ProviderError, run) -> None:
     if error.retryable:
-        if error.kind == ErrorKind.TRANSIENT:  # throttling means the provider is up: no breaker trip
-            breaker.record_failure()
         _retry_later(conversion, claim, f"{error.kind}: {error}", run)
         return
-    breaker.record_success()  # the provider answered: it is up, the request or account is wrong
     _finish(conversion, claim, report_state=ReportState.FAILED, last_error=f"{error.kind}: {error}")
     run.failed += 1
 
