@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import socket
 from datetime import timedelta
 
 import pytest
@@ -19,28 +18,11 @@ from apps.providers.models import Provider
 from smsdash.queue import RQ_OPTIONS, UNQUEUED_LOG, enqueue
 from tests.factories import make_account, make_message
 from tests.messaging.conftest import ApiClient
+from tests.queue_fixtures import closed_port, redis_down  # noqa: F401
 
 
 def noted(*args) -> None:
     """A job for rq to store; no worker runs it here."""
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A local TCP port nothing listens on: connecting is refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def redis_down(settings, closed_port):
-    """Jobs go to a Redis that is not there, as with REDIS_URL set and the server stopped."""
-    url = f"redis://127.0.0.1:{closed_port}/0"
-    settings.REDIS_URL = url
-    settings.JOBS_INLINE = False
-    settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 600} for name in ("default", "reports", "sync")}
-    return url
 
 
 def test_every_option_is_a_parameter_of_the_installed_rqs_enqueue_call():
@@ -79,8 +61,9 @@ def test_the_options_reach_rq_under_its_own_names(jobs_on_redis, django_capture_
     assert (job.args, job.timeout, job.retries_left, job.retry_intervals) == ((7, [8, 9]), 6 * 3600, 2, [5])
 
 
+@pytest.mark.usefixtures("redis_down")
 @pytest.mark.django_db(transaction=True)
-def test_redis_down_at_commit_is_logged_with_the_job_and_told_to_the_caller(redis_down, caplog):
+def test_redis_down_at_commit_is_logged_with_the_job_and_told_to_the_caller(caplog):
     heard = []
     with caplog.at_level(logging.ERROR, logger="smsdash.queue"):
         with transaction.atomic():
@@ -92,8 +75,9 @@ def test_redis_down_at_commit_is_logged_with_the_job_and_told_to_the_caller(redi
     assert args == "7, [" + ", ".join(map(str, range(1, 51))) + ", ... 60 in all]"
 
 
+@pytest.mark.usefixtures("redis_down")
 @pytest.mark.django_db(transaction=True)
-def test_a_conversion_batch_with_redis_down_is_stored_answered_and_swept(redis_down, client, settings):
+def test_a_conversion_batch_with_redis_down_is_stored_answered_and_swept(client, settings):
     account = make_account(Provider.PLIVO)
     messages = [make_message(account, phone=f"+1212555{i:04d}", provider_message_id=f"r{i}") for i in range(60)]
     api = ApiClient(client, api_token_create(account=account, name="login service")[1])

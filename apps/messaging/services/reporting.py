@@ -2,9 +2,11 @@
 
 Exactly once: a worker first claims rows with a conditional UPDATE (only pending, unclaimed, due
 rows; healthchecks' sendalerts pattern), so two workers never report the same conversion. A claim
-is released when its outcome is recorded. A claim older than CLAIM_TIMEOUT_SECONDS belongs to a
-worker that died; the sweep releases it and counts a possible repeat on the one row that worker
-may have sent before dying.
+is released when its outcome is recorded. A claim is a lease (apps/messaging/leases.py): renewed
+while its process lives, so one not renewed for CLAIM_TIMEOUT_SECONDS belongs to a worker that
+died; the sweep releases it and counts a possible repeat on the one row that worker may have sent
+before dying. A chunk that fails midway (Redis or the database away) gives its rows back at once,
+by the same rule.
 """
 
 from __future__ import annotations
@@ -14,18 +16,20 @@ import random
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.backends.utils import CursorWrapper
-from django.db.models import F, Min, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.messaging.leases import leases
 from apps.messaging.models import Conversion, ReportState, SentMessage
 from apps.messaging.services.preconditions import unreportable_reason
 from apps.providers import outcomes
@@ -41,6 +45,15 @@ logger = logging.getLogger(__name__)
 CHUNK = 20  # rows claimed at once: a dead worker strands at most this many claims
 PARKED = "Waiting: the provider circuit is open after repeated failures; reporting resumes after the cool-down."
 UNEXPECTED = "Unexpected error while reporting: {error}"
+# Log lines name the account, its provider and the provider's message ids, as operators search them.
+PARKED_LOG = "parked %d conversion(s) of account %s (%s) until %s, circuit open: provider message ids %s"
+RELEASED_LOG = "released %d conversion(s) of account %s (%s) held by %s: provider message ids %s"
+REPEAT_LOG = (
+    "possible repeat: conversion %s of account %s (%s), provider message id %s, may have been reported twice (%s)"
+)
+DEAD_WORKER = "a worker that stopped renewing its claim"
+ACCOUNT_COLUMNS = ("message__account__name", "message__account__provider")
+FAILED_CHUNK = "a chunk that failed midway"
 
 
 def config(name: str) -> float:
@@ -204,8 +217,7 @@ def _aware(moment: datetime) -> datetime:
 
 def _report_chunk(account, client: ProviderClient, breaker: CircuitBreaker, ids, run: ReportRun) -> bool:
     """Report one claimed chunk. False when the breaker stopped it (unreported rows released)."""
-    with connection.cursor() as cursor:  # one cursor records the whole chunk's outcomes
-        claim = _claim(ids, timezone.now(), cursor)
+    with _leased(ids) as claim:  # one cursor records the whole chunk's outcomes; the claim is a lease
         slots = 0
         for position, conversion in enumerate(claim.rows):
             reason = unreportable_reason(
@@ -224,6 +236,37 @@ def _report_chunk(account, client: ProviderClient, breaker: CircuitBreaker, ids,
             if _report_one(account, client, breaker, conversion, claim, run) == Outcome.THROTTLED:
                 slots = 0  # the next report waits out the rate limit's pause: take slots again
     return True
+
+
+@contextmanager
+def _leased(ids: Sequence[int]) -> Iterator[Claim]:
+    """Claim a chunk and hold the claim's lease while it is reported; give it back if reporting fails."""
+    token = ""
+    try:
+        with connection.cursor() as cursor:
+            claim = _claim(ids, timezone.now(), cursor)
+            token = claim.token
+            leases.hold(token)
+            yield claim
+    except Exception:
+        if token:
+            _abandon(token)
+        raise
+    finally:
+        leases.drop(token)
+
+
+def _abandon(token: str) -> None:
+    """Give a failed chunk's rows back now rather than when its lease lapses; a cut database
+    connection is replaced once, and if that fails too the sweep releases them later."""
+    for _ in range(2):
+        try:
+            held = Conversion.objects.filter(claim_token=token, report_state=ReportState.PENDING)
+            claims_release(held, why=FAILED_CHUNK)
+            return
+        except DatabaseError:
+            connection.close()
+    logger.warning("could not release claim %s after a failure: the sweep will once its lease lapses", token)
 
 
 def _acquire_block(account: ProviderAccount, wanted: int) -> int:
@@ -311,8 +354,20 @@ def _park(ids: Sequence[int], breaker: CircuitBreaker, run: ReportRun) -> None:
     # Rows already waiting for their own retry keep it (and their error); the rest wait for the probe.
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
     rows = Conversion.objects.filter(due, pk__in=ids, report_state=ReportState.PENDING, claim_token="")
-    run.parked += rows.update(next_attempt_at=resume, last_error=PARKED)
+    parked = list(rows.values_list("pk", flat=True))
+    run.parked += rows.filter(pk__in=parked).update(next_attempt_at=resume, last_error=PARKED)
     run.resume_at = resume
+    _log_parked(parked, resume)
+
+
+def _log_parked(ids: list[int], resume: datetime) -> None:
+    rows = Conversion.objects.filter(pk__in=ids).order_by("pk")
+    by_account: dict[tuple[str, str], list[str]] = {}
+    for name, provider, message_id in rows.values_list(*ACCOUNT_COLUMNS, "message__provider_message_id"):
+        by_account.setdefault((name, provider), []).append(message_id)
+    for (name, provider), message_ids in by_account.items():
+        logger.info(PARKED_LOG, len(message_ids), name, provider, resume.isoformat(), ", ".join(message_ids))
+
 
 
 def conversions_due(*, account_id: int, limit: int = 500, now: datetime | None = None) -> list[int]:
@@ -324,27 +379,62 @@ def conversions_due(*, account_id: int, limit: int = 500, now: datetime | None =
 
 
 @transaction.atomic
+def claims_release(held, *, why: str) -> dict[int, list[int]]:
+    """Release these claimed rows; return {account id: [conversion ids]} released, to report again.
+
+    A worker reports its claimed rows in pk order and releases each as it records it, so of an
+    abandoned claim only the lowest pk still held can have reached the provider unrecorded: a
+    possible repeat is counted there alone, and logged.
+    """
+    rows = list(held.exclude(claim_token="").order_by("pk").values_list("pk", "claim_token", "message__account_id"))
+    first = {}
+    for pk, token, _ in rows:
+        first.setdefault(token, pk)
+    Conversion.objects.filter(pk__in=first.values()).update(repeat_reports=F("repeat_reports") + 1)
+    held.filter(pk__in=[pk for pk, _, _ in rows]).update(claim_token="")
+    _log_released([pk for pk, _, _ in rows], set(first.values()), why)
+    released: dict[int, list[int]] = {}
+    for pk, _, account_id in rows:
+        released.setdefault(account_id, []).append(pk)
+    return released
+
+
+def _log_released(ids: list[int], repeats: set[int], why: str) -> None:
+    by_account: dict[tuple[str, str], list[str]] = {}
+    columns = ("pk", *ACCOUNT_COLUMNS, "message__provider_message_id")
+    for pk, name, provider, message_id in Conversion.objects.filter(pk__in=ids).order_by("pk").values_list(*columns):
+        by_account.setdefault((name, provider), []).append(message_id)
+        if pk in repeats:
+            logger.warning(REPEAT_LOG, pk, name, provider, message_id, why)
+    for (name, provider), message_ids in by_account.items():
+        logger.warning(RELEASED_LOG, len(message_ids), name, provider, why, ", ".join(message_ids))
+
+
+def claims_release_expired(*, now: datetime | None = None, ids: Sequence[int] | None = None) -> dict[int, list[int]]:
+    """Release the claims whose lease lapsed (their worker died): {account id: [conversion ids]}."""
+    dead = (now or timezone.now()) - timedelta(seconds=config("CLAIM_TIMEOUT_SECONDS"))
+    held = Conversion.objects.filter(report_state=ReportState.PENDING, claimed_at__lt=dead).exclude(claim_token="")
+    if ids is not None:
+        held = held.filter(pk__in=ids)
+    return claims_release(held, why=DEAD_WORKER)
+
+
+@transaction.atomic
 def conversions_sweep(*, now: datetime | None = None, limit: int = 10_000) -> dict[int, list[int]]:
     """Find what stayed pending too long (a lost job, a flushed Redis, a killed worker).
 
-    Releases claims older than CLAIM_TIMEOUT_SECONDS (counting a possible repeat) and returns
-    {account id: [conversion ids]} of pending rows overdue by STALE_AFTER_SECONDS, to re-enqueue.
+    Releases claims whose lease lapsed (counting a possible repeat) and returns {account id:
+    [conversion ids]} of those and of pending rows overdue by STALE_AFTER_SECONDS, to re-enqueue.
     """
     now = now or timezone.now()
-    dead = now - timedelta(seconds=config("CLAIM_TIMEOUT_SECONDS"))
+    found = claims_release_expired(now=now)
     stale = now - timedelta(seconds=config("STALE_AFTER_SECONDS"))
     pending = Conversion.objects.filter(report_state=ReportState.PENDING)
-    dead_claims = pending.exclude(claim_token="").filter(claimed_at__lt=dead)
-    # A worker reports its claimed rows in pk order and releases each as it records it, so of a dead
-    # claim only the lowest pk can have reached the provider: count a possible repeat there alone.
-    in_flight = list(dead_claims.values("claim_token").annotate(first=Min("pk")).values_list("first", flat=True))
-    Conversion.objects.filter(pk__in=in_flight).update(repeat_reports=F("repeat_reports") + 1)
-    dead_claims.update(claim_token="")
     overdue = Q(next_attempt_at__isnull=True, created_at__lt=stale) | Q(next_attempt_at__lt=stale)
     rows = pending.filter(overdue, claim_token="").order_by("pk").values_list("message__account_id", "pk")[:limit]
-    found: dict[int, list[int]] = {}
     for account_id, pk in rows:
-        found.setdefault(account_id, []).append(pk)
+        if pk not in found.get(account_id, ()):
+            found.setdefault(account_id, []).append(pk)
     return found
 
 
