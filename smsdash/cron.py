@@ -10,7 +10,7 @@ from __future__ import annotations
 from rq import cron
 
 from apps.dashboard.jobs import drops_check_job, rollups_refresh_job
-from apps.messaging.jobs import sweep_pending_conversions
+from apps.messaging.jobs import release_dead_claims, sweep_pending_conversions
 from apps.providers.sync.jobs import sync_schedule_job
 from apps.sms_templates.jobs import template_submission_sweep_job
 
@@ -26,6 +26,9 @@ PERIODIC_JOBS = [
     # Issue 4: re-enqueue conversion reports that stayed pending too long (a lost job, a flushed Redis,
     # a killed worker); frees the claims of dead workers.
     (sweep_pending_conversions, "reports", 60),
+    # Give back the rows of workers that died, once their claim lease lapsed (CLAIM_TIMEOUT_SECONDS):
+    # on "default", which workers take first, so a long reports queue does not hold it back.
+    (release_dead_claims, "default", 10),
 ]
 
 for func, queue_name, interval in PERIODIC_JOBS:

@@ -132,12 +132,13 @@ RQ_QUEUES = {
 RQ_SHOW_ADMIN_LINK = bool(REDIS_URL)
 
 # Conversion reporting (apps/messaging/services/reporting.py, apps/providers/breaker.py): retry
-# backoff with jitter, when pending work counts as lost, when a worker's claim counts as dead.
+# backoff with jitter, when pending work counts as lost, when a worker's claim counts as dead (its
+# lease: a live worker renews its claims every third of it, apps/messaging/leases.py).
 CONVERSION_REPORTING = {
     "RETRY_BASE_SECONDS": 2,
     "RETRY_CAP_SECONDS": 600,
     "STALE_AFTER_SECONDS": 120,
-    "CLAIM_TIMEOUT_SECONDS": 900,
+    "CLAIM_TIMEOUT_SECONDS": 30,
     "THREADS": 4,
 }
 CIRCUIT_BREAKER = {"FAILURE_THRESHOLD": 5, "COOL_DOWN_SECONDS": 30}

@@ -7,6 +7,11 @@
 - drain_account_backlog(account_id): report every due pending conversion of one account.
 - sweep_pending_conversions(): periodic (smsdash/cron.py); re-enqueues what stayed pending too
   long: a lost job, a flushed Redis, a killed worker.
+- release_dead_claims(): periodic, every few seconds; gives back the rows of workers whose claim
+  lease lapsed (apps/messaging/leases.py) and reports them again.
+
+A report job rides out a short outage of Redis or the database (RIDE_OUT): a failed chunk gives
+its rows back at once, and the job runs again on what is still due once the outage is over.
 
 Retries and parked work are scheduled with rq's enqueue_in/enqueue_at, so workers must run with
 --with-scheduler. Inline (no REDIS_URL) nothing can be scheduled: the row keeps its
@@ -16,16 +21,25 @@ next_attempt_at and the sweep (or the admin's re-send action) picks it up.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from apps.messaging import drain_requests
-from apps.messaging.services.reporting import ReportRun, conversions_due, conversions_report, conversions_sweep
+from apps.messaging.services.reporting import (
+    ReportRun,
+    claims_release_expired,
+    conversions_due,
+    conversions_report,
+    conversions_sweep,
+)
 from apps.providers.breaker import redis_connection
 from smsdash.queue import enqueue, queue_for
+from smsdash.worker import REDIS_DOWN
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +50,8 @@ ENQUEUE_CHUNK = 500
 SMALL_BATCH = 50  # fewer new conversions than this ask for a drain instead of a job of their own
 DRAIN_FLAG = "smsdash:drain-requested:{account_id}"
 DRAIN_FLAG_TTL = 60  # a lost drain job is re-requested after this; the sweep covers the rest
+OUTAGES = (*REDIS_DOWN, OperationalError, InterfaceError)  # Redis or the database away, or a cut connection
+RIDE_OUT = (1, 2, 4, 8, 16)  # seconds before each new try: a restart of either is over well within 31 s
 
 
 def queue_reports(account_id: int, conversion_ids: list[int]) -> None:
@@ -61,8 +77,21 @@ def request_drain(account_id: int) -> None:
         logger.exception("could not request a report drain for account %s", account_id)
 
 
+def ride_out(call: Callable[[], ReportRun]) -> ReportRun:
+    """call(), again after a pause if Redis or the database was away: the failed chunks gave their
+    rows back, so the next try reports them (and whatever was not reached yet)."""
+    for pause in RIDE_OUT:
+        try:
+            return call()
+        except OUTAGES as error:
+            logger.warning("reporting interrupted (%s: %s): trying again in %d s", type(error).__name__, error, pause)
+            connection.close()
+            time.sleep(pause)
+    return call()
+
+
 def report_conversions(account_id: int, conversion_ids: list[int]) -> dict:
-    run = conversions_report(account_id=account_id, conversion_ids=conversion_ids)
+    run = ride_out(lambda: conversions_report(account_id=account_id, conversion_ids=conversion_ids))
     _follow_up(account_id, run)
     return _summary(run)
 
@@ -73,7 +102,7 @@ def drain_account_backlog(account_id: int) -> dict:
         redis_connection().delete(DRAIN_FLAG.format(account_id=account_id))
     total = ReportRun()
     while ids := conversions_due(account_id=account_id, limit=ENQUEUE_CHUNK):
-        run = conversions_report(account_id=account_id, conversion_ids=ids)
+        run = ride_out(lambda ids=ids: conversions_report(account_id=account_id, conversion_ids=ids))
         _follow_up(account_id, run, draining=True)
         for name in ("reported", "failed", "skipped", "parked"):
             setattr(total, name, getattr(total, name) + getattr(run, name))
@@ -91,6 +120,13 @@ def sweep_pending_conversions() -> dict:
     if count:
         logger.info("sweep re-enqueued %d pending conversions", count)
     return {"requeued": count}
+
+
+def release_dead_claims() -> dict:
+    released = claims_release_expired()
+    for account_id, ids in released.items():
+        enqueue(report_conversions, account_id, ids, queue=QUEUE)
+    return {"released": sum(len(ids) for ids in released.values())}
 
 
 def _follow_up(account_id: int, run: ReportRun, *, draining: bool = False) -> None:

@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 
 from apps.messaging.models import ApiToken, ReportState
 from apps.messaging.services import api_token_create, api_token_revoke, conversion_resend
+from apps.messaging.services.reporting import claims_release_expired
 from apps.providers.breaker import breaker_for
 from smsdash.queue import enqueue
 
@@ -35,11 +36,18 @@ def resend_conversions(modeladmin, request, queryset):
         modeladmin.message_user(request, line, messages.WARNING)
 
 
+RELEASED = (
+    "{count} of them were held by a worker that stopped renewing its claim: released, and each "
+    "one that worker may have sent is counted as a possible repeat."
+)
+
+
 @admin.action(description="Report selected pending conversions now")
 def report_pending_now(modeladmin, request, queryset):
     from apps.messaging import jobs
 
     by_account: dict[int, list[int]] = {}
+    released = claims_release_expired(ids=list(queryset.values_list("pk", flat=True)))  # held by dead workers
     pending = queryset.filter(report_state=ReportState.PENDING, claim_token="")
     for account_id, pk in pending.values_list("message__account_id", "pk"):
         by_account.setdefault(account_id, []).append(pk)
@@ -47,6 +55,9 @@ def report_pending_now(modeladmin, request, queryset):
         enqueue(jobs.report_conversions, account_id, ids, queue=jobs.QUEUE)
     count = sum(len(ids) for ids in by_account.values())
     modeladmin.message_user(request, f"{count} pending conversion(s) queued for reporting.", messages.SUCCESS)
+    if released:
+        freed = sum(len(ids) for ids in released.values())
+        modeladmin.message_user(request, RELEASED.format(count=freed), messages.WARNING)
 
 
 @admin.action(description="Revoke selected API tokens")

@@ -369,7 +369,6 @@ def _log_parked(ids: list[int], resume: datetime) -> None:
         logger.info(PARKED_LOG, len(message_ids), name, provider, resume.isoformat(), ", ".join(message_ids))
 
 
-
 def conversions_due(*, account_id: int, limit: int = 500, now: datetime | None = None) -> list[int]:
     """Pending, unclaimed conversions of one account whose next attempt is due: the backlog to drain."""
     now = now or timezone.now()
