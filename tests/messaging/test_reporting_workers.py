@@ -7,9 +7,12 @@ processes (`manage.py rqworker`) sharing the test database for the two-worker an
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
+import django_rq
 import pytest
 from django.db.models import Sum
+from django.utils import timezone
 
 from apps.messaging import drain_requests, jobs
 from apps.messaging.models import Conversion, ReportState
@@ -21,7 +24,7 @@ from smsdash.queue import enqueue
 from tests import services
 from tests.messaging.conftest import ApiClient
 from tests.messaging.reporting_helpers import convert, sent_messages, simulator_counts
-from tests.messaging.workers import WorkerProcess, burst, wait_for
+from tests.messaging.workers import WorkerProcess, burst
 
 pytestmark = pytest.mark.redis
 
@@ -53,7 +56,7 @@ def test_an_outage_during_1000_conversions_loses_none_and_reports_each_exactly_o
     burst()  # the cool-down is over: one probe, still failing, re-opens the breaker
     assert simulator.stats()["requests"]["tencent"]["ReportConversion"] <= 12
     simulator.clear_faults()
-    burst(until=lambda: reported() == 1000, timeout=60)
+    burst(reported, lambda n: n == 1000, what="conversions reported after the outage")
 
     conversions = list(Conversion.objects.select_related("message"))
     assert simulator_counts(simulator, conversions) == [1] * 1000
@@ -65,8 +68,6 @@ def test_an_outage_during_1000_conversions_loses_none_and_reports_each_exactly_o
 def test_single_conversions_share_one_backlog_drain_job_and_are_each_reported_once(
     rq_redis, simulator, simulated_account, client, django_capture_on_commit_callbacks
 ):
-    import django_rq
-
     account = simulated_account(Provider.PLIVO, report_rate_limit=10_000)
     *messages, extra = sent_messages(simulator, account, 31)
     api = ApiClient(client, api_token_create(account=account, name="app")[1])
@@ -92,16 +93,20 @@ def test_retries_run_through_rqs_scheduler_with_backoff(rq_redis, settings, simu
     account = simulated_account(Provider.PLIVO)
     conversions = convert(sent_messages(simulator, account, 1))
     simulator.set_faults(provider="plivo", throttle=True)
+    throttled_at = timezone.now()
     jobs.report_conversions(account.pk, [conversions[0].pk])
-    import django_rq
+    job_done_at = timezone.now()
 
     scheduled = django_rq.get_queue("reports").scheduled_job_registry
     assert scheduled.count == 1  # the retry waits in rq's scheduled registry, not in a sleeping worker
+    due = scheduled.get_scheduled_time(scheduled.get_job_ids()[0])
+    # Backoff 0.2-0.4 s for a first retry, rounded up to the whole second rq's scheduler keeps.
+    assert throttled_at + timedelta(seconds=0.2) < due <= job_done_at + timedelta(seconds=1.4)
     simulator.clear_faults()
-    burst()
-    assert reported() == 0  # not due yet
-    burst(until=lambda: reported() == 1, timeout=10)
-    assert Conversion.objects.get().report_attempts == 2
+    burst(reported, lambda n: n == 1, what="the scheduled retry")
+    conversion = Conversion.objects.get()
+    assert conversion.report_attempts == 2
+    assert conversion.reported_at >= due  # the retry ran when due, not before
     assert simulator_counts(simulator, conversions) == [1]
 
 
@@ -120,7 +125,7 @@ def test_two_workers_draining_the_same_backlog_never_report_a_conversion_twice(
     enqueue_backlog(account, conversions, times=2)  # every conversion is on the queue twice
     url = services.test_redis_url()
     workers = [WorkerProcess(shared_database, url, burst=True, log=tmp_path / f"w{n}.log") for n in (1, 2)]
-    assert [w.wait() for w in workers] == [0, 0], [w.output()[-2000:] for w in workers]
+    assert [w.wait(reported) for w in workers] == [0, 0], [w.output()[-2000:] for w in workers]
     assert reported() == 400
     assert simulator_counts(simulator, Conversion.objects.select_related("message")) == [1] * 400
     assert all("report_conversions" in w.output() for w in workers), "both workers took jobs"
@@ -136,10 +141,10 @@ def test_a_killed_worker_and_a_flushed_redis_lose_no_conversion(
     url = services.test_redis_url()
 
     first = WorkerProcess(shared_database, url, log=tmp_path / "first.log")
-    wait_for(lambda: reported() >= 100)
+    first.wait_until(reported, lambda n: n >= 100, what="reports by the first worker")
     first.kill()  # mid-job: its claimed rows stay claimed, one report may have gone out unrecorded
     second = WorkerProcess(shared_database, url, log=tmp_path / "second.log")
-    wait_for(lambda: reported() >= 250)
+    second.wait_until(reported, lambda n: n >= 250, what="reports by the second worker")
     rq_redis.flushdb()  # every queued job is gone
     time.sleep(1)
     second.kill()
@@ -153,7 +158,7 @@ def test_a_killed_worker_and_a_flushed_redis_lose_no_conversion(
     time.sleep(1.1)
     assert jobs.sweep_pending_conversions()["requeued"] == 600 - reported()
     simulator.clear_faults()
-    assert WorkerProcess(shared_database, url, burst=True, log=tmp_path / "third.log").wait() == 0
+    assert WorkerProcess(shared_database, url, burst=True, log=tmp_path / "third.log").wait(reported) == 0
 
     assert reported() == 600
     counts = simulator_counts(simulator, Conversion.objects.select_related("message").order_by("pk"))

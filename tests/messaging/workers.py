@@ -1,4 +1,7 @@
-"""Real rq workers for the reporting tests: in-process burst workers, and worker processes."""
+"""Real rq workers for the reporting tests: in-process burst workers, and worker processes.
+
+They are waited on by their progress (tests/progress.py), never by a fixed number of seconds.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +10,47 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import django_rq
 from rq import SimpleWorker
 
+from tests.progress import countdown, cpu_ticks, wait_for_exit, wait_for_progress
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def burst(until=None, *, timeout: float = 60) -> None:
-    """Run rq's SimpleWorker (scheduler included) in bursts until until() holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        queue = django_rq.get_queue("reports")
-        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
-        if until is None or until():
-            return
-        assert time.monotonic() < deadline, "the workers did not finish in time"
-        time.sleep(0.1)
+def burst_once() -> None:
+    queue = django_rq.get_queue("reports")
+    SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
 
 
-def wait_for(condition, *, timeout: float = 60, interval: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(interval)
+def next_due_in(queue: str = "reports") -> float | None:
+    """Seconds until the queue's next scheduled job (a retry, a parked drain) is due; None if none."""
+    registry = django_rq.get_queue(queue).scheduled_job_registry
+    first = registry.connection.zrange(registry.key, 0, 0, withscores=True)
+    return first[0][1] - time.time() if first else None
+
+
+def burst(
+    measure: Callable[[], Any] | None = None, done: Callable[[Any], bool] | None = None, *, what: str = ""
+) -> Any:
+    """Run rq's SimpleWorker (scheduler included) in bursts until done(measure()).
+
+    Progress is the measure, or the countdown to the next scheduled job: a retry waiting out its
+    backoff is not stuck. Fails only when neither has moved for the stall period."""
+    burst_once()
+    if measure is None:
+        return None
+    value = wait_for_progress(
+        lambda: (measure(), countdown(next_due_in())),
+        lambda sample: done(sample[0]),
+        step=burst_once,
+        what=what or "the reports queue",
+    )
+    return value[0]
 
 
 class WorkerProcess:
@@ -48,10 +67,25 @@ class WorkerProcess:
     def kill(self) -> None:
         """SIGKILL to the worker and its work horse: no cleanup, as when a machine dies."""
         os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
+        wait_for_exit(self.process, what=f"killed worker {self.log.name}")
 
-    def wait(self, timeout: float = 120) -> int:
-        return self.process.wait(timeout=timeout)
+    def wait(self, measure: Callable[[], Any] | None = None) -> int:
+        """Wait for a burst worker to exit; its log, its CPU and measure() are its progress."""
+        return wait_for_exit(
+            self.process,
+            what=f"worker {self.log.name}",
+            measure=lambda: (self.log.stat().st_size, measure() if measure else None),
+            details=lambda: self.output()[-2000:],
+        )
+
+    def wait_until(self, measure: Callable[[], Any], done: Callable[[Any], bool], *, what: str) -> None:
+        """Wait until done(measure()) while the worker runs; its start-up (CPU, log) counts as progress."""
+        wait_for_progress(
+            lambda: (measure(), self.log.stat().st_size, cpu_ticks(self.process.pid)),
+            lambda sample: done(sample[0]),
+            what=what,
+            details=lambda: self.output()[-2000:],
+        )
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
