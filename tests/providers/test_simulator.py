@@ -19,6 +19,7 @@ from apps.providers.simulator.state import SimulatorState
 from apps.sms_templates.models import ProviderReviewStatus
 from bench.processes import free_port
 from tests.factories import make_message, make_template
+from tests.progress import cpu_ticks, wait_for_exit, wait_for_progress
 
 PHONE = "+8613800138000"
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,19 +173,27 @@ def test_credentials_on_the_command_line_must_be_id_and_secret():
         call_command("simulate_providers", "--aliyun-key", "no-colon")
 
 
+def answers(url: str) -> bool:
+    try:
+        requests.get(url, timeout=1)
+    except (requests.ConnectionError, requests.Timeout):  # not listening yet, or too busy to answer
+        return False
+    return True
+
+
 def test_the_command_serves_with_the_credentials_it_was_given(simulated_account):
     port = free_port()
     command = [sys.executable, "manage.py", "simulate_providers", "--port", str(port), "--no-database",
                "--plivo-auth", "MACOMMANDLINE0000001:cli-token"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                requests.get(f"http://127.0.0.1:{port}/_simulator/stats", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        url = f"http://127.0.0.1:{port}"
+        started = wait_for_progress(
+            lambda: (answers(f"{url}/_simulator/stats"), process.poll(), cpu_ticks(process.pid)),
+            lambda sample: sample[0] or sample[1] is not None,
+            what="simulate_providers starting",
+        )
+        assert started[0], process.communicate()[0].decode(errors="replace")
         given = simulated_account("plivo", key_id="MACOMMANDLINE0000001", key_secret="cli-token", endpoint=url)
         assert client_for(given).send_sms(SendRequest(phone="+14155552222", text="x")).message_id
         with pytest.raises(ProviderError) as caught:
@@ -192,4 +201,4 @@ def test_the_command_serves_with_the_credentials_it_was_given(simulated_account)
         assert caught.value.kind == ErrorKind.AUTH  # the demo default is not accepted when keys are given
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        wait_for_exit(process, what="simulate_providers stopping")
