@@ -4,11 +4,12 @@ server ended while idle is replaced before a request's first query; a live one i
 from __future__ import annotations
 
 import select
-import time
 
 import psycopg
 import pytest
 from django.db import close_old_connections, connection
+
+from tests.progress import wait_for_progress
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="a check of PostgreSQL connections"),
@@ -36,9 +37,8 @@ def terminate(pid: int) -> None:
         admin.execute("SELECT pg_terminate_backend(%s)", [pid])
     poller = select.poll()
     poller.register(connection.connection.fileno(), select.POLLIN)
-    deadline = time.monotonic() + 5
-    while not poller.poll(50) and time.monotonic() < deadline:
-        pass  # until the server's goodbye has reached our socket
+    # Until the server's goodbye has reached our socket.
+    wait_for_progress(lambda: bool(poller.poll(50)), bool, what="the terminated backend's goodbye", interval=0)
 
 
 @pytest.fixture(autouse=True)
