@@ -35,7 +35,18 @@ class DropAlertAdmin(ReadOnlyAdmin):
 
 @admin.register(ExportRecord)
 class ExportRecordAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "user", "kind", "filename", "state", "rows", "total", "finished_at", "download"]
+    list_display = [
+        "created_at",
+        "user",
+        "kind",
+        "filename",
+        "state",
+        "rows",
+        "total",
+        "finished_at",
+        "reason",
+        "download",
+    ]
     list_filter = ["kind", "state"]
     list_select_related = ["user"]
 
@@ -44,9 +55,14 @@ class ExportRecordAdmin(ReadOnlyAdmin):
         queryset = super().get_queryset(request)
         return queryset if request.user.is_superuser else queryset.filter(user=request.user)
 
+    @admin.display(description="why it failed")
+    def reason(self, record: ExportRecord) -> str:
+        return record.error if record.state == ExportState.FAILED else ""
+
     @admin.display(description="file")
     def download(self, record: ExportRecord) -> str:
         if record.state == ExportState.STREAMED:
-            return "streamed"
+            return "streamed" if record.finished_at else "streamed, not finished"
+        labels = {ExportState.DONE: "download", ExportState.FAILED: "failed: details"}
         url = reverse("dashboard:export-status", args=[record.pk])
-        return format_html('<a href="{}">{}</a>', url, "download" if record.state == ExportState.DONE else "progress")
+        return format_html('<a href="{}">{}</a>', url, labels.get(record.state, "progress"))

@@ -5,7 +5,9 @@ OWASP recommendation; spreadsheets then show it as text and never evaluate it. T
 column goes through the same rule: '+8613800138000 stays text (no formula, no number, no lost +),
 and a program reading the file strips one leading apostrophe. Columns are listed explicitly per
 model: secrets (provider keys, API tokens) and message bodies (which hold the one-time codes) are
-never among them. Times are UTC, "YYYY-MM-DD HH:MM:SS", and the header says so.
+never among them. Times are UTC, "YYYY-MM-DD HH:MM:SS", and the header says so; a time before year 1
+(stored bypassing validation: PostgreSQL would write 1 BC as an AD date) is written empty, and
+unwritable_ids() finds those rows so the export can log them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from django.db.models import Case, CharField, F, Func, Value, When
+from django.db.models import Case, CharField, F, Func, Q, Value, When
 from django.db.models.functions import Coalesce, Concat, Substr
 from django.db.models.lookups import In
 from django.utils import timezone
@@ -22,6 +24,7 @@ from django.utils import timezone
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_ROWS = 2000
+EARLIEST_WRITABLE = datetime(1, 1, 1, tzinfo=UTC)  # "YYYY-MM-DD" has no year 0 or BC
 
 MESSAGE_COLUMNS = [
     ("provider_message_id", "provider_message_id"),
@@ -139,6 +142,18 @@ def queryset_rows(queryset, columns) -> Iterator[tuple]:
     return queryset.annotate(**exprs).values_list(*exprs).iterator(chunk_size=CHUNK_ROWS)
 
 
+def unwritable_ids(queryset, columns, limit: int = 100) -> list[int]:
+    """Up to limit primary keys of the rows with a time the export writes empty (before
+    EARLIEST_WRITABLE). One query, separate from the export's so its row loop stays as it is."""
+    paths = [path for _header, path in columns if _field(queryset.model, path).get_internal_type() == "DateTimeField"]
+    if not paths:
+        return []
+    before = Q()
+    for path in paths:
+        before |= Q(**{f"{path}__lt": EARLIEST_WRITABLE})
+    return list(queryset.filter(before).order_by("pk").values_list("pk", flat=True)[:limit])
+
+
 class UtcText(Func):
     """A timestamp as 'YYYY-MM-DD HH:MM:SS' in UTC, formatted by the database."""
 
@@ -158,8 +173,9 @@ class UtcText(Func):
 def _sql_cell(model, path: str):
     kind = _field(model, path).get_internal_type()
     column = F(path)
-    if kind == "DateTimeField":
-        return Coalesce(UtcText(column), Value(""))
+    if kind == "DateTimeField":  # NULL and times before EARLIEST_WRITABLE fail the test: empty
+        writable = When(**{f"{path}__gte": EARLIEST_WRITABLE}, then=UtcText(column))
+        return Case(writable, default=Value(""), output_field=CharField())
     if kind == "BooleanField":
         return Case(When(**{path: True}, then=Value("true")), default=Value("false"), output_field=CharField())
     if kind in ("AutoField", "BigAutoField", "IntegerField", "PositiveIntegerField", "PositiveBigIntegerField"):

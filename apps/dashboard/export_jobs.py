@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import logging
+import os
+
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -12,14 +17,21 @@ from django.shortcuts import redirect
 from django.test import RequestFactory
 from django.utils import timezone
 
-from apps.dashboard.export import columns_for, csv_chunks, export_filename, queryset_rows
+from apps.dashboard.export import columns_for, csv_chunks, export_filename, queryset_rows, unwritable_ids
 from apps.dashboard.models import ExportRecord, ExportState
 from apps.messaging.models import Conversion, SentMessage
 from apps.sms_templates.models import SmsTemplate
 from smsdash.queue import enqueue
 
+logger = logging.getLogger(__name__)
+
 IGNORED_PARAMS = {"p", "_changelist_filters"}  # paging does not change what is exported
 BAD_FILTERS = "The changelist filters are not valid; open the list again and export from there."
+QUEUE_UNAVAILABLE = "The job queue (Redis) could not be reached, so this export never started. Export again later."
+# The last line of a streamed file whose export died: the status line went out long before, so the
+# file itself must say it is incomplete. The reason's text stays in the record (staff only).
+STREAM_FAILED_LINE = "EXPORT FAILED after {rows} rows ({kind}): this file is incomplete. See Exports in the admin."
+UNWRITABLE_LOG = "export %s: rows with a time before year 1 are written with that time empty: ids %s"
 PROGRESS_EVERY = 20_000
 
 
@@ -40,6 +52,7 @@ def changelist_export(model_admin, request):
         record = export_queue(user=request.user, kind=kind, filters=params, filename=filename)
         return redirect("dashboard:export-status", pk=record.pk)
     record = ExportRecord.objects.create(user=request.user, kind=kind, filters=params, filename=filename, total=rows)
+    _log_unwritable(record, queryset, columns)
     return stream_response(record, [header for header, _ in columns], queryset_rows(queryset, columns))
 
 
@@ -47,7 +60,13 @@ def stream_response(record: ExportRecord, header: list[str], rows) -> StreamingH
     counter = [0]
 
     def body():
-        yield from csv_chunks(header, rows, counter)
+        try:
+            yield from csv_chunks(header, rows, counter)
+        except Exception as exc:  # the 200 went out with the header: only the file can still say it
+            logger.exception("streamed export %s failed after %d rows", record.pk, counter[0])
+            export_fail(record_id=record.pk, reason=failure_reason(exc), rows=counter[0])
+            yield failed_line(counter[0], exc)
+            return
         # Only reached when the whole file went out: an interrupted download keeps finished_at empty.
         ExportRecord.objects.filter(pk=record.pk).update(rows=counter[0], finished_at=timezone.now())
 
@@ -64,8 +83,35 @@ def export_queue(*, user, kind: str, filters: dict, filename: str) -> ExportReco
         )
         from apps.dashboard.jobs import export_run_job
 
-        enqueue(export_run_job, record.pk, job_timeout=6 * 3600)
+        enqueue(
+            export_run_job,
+            record.pk,
+            job_timeout=6 * 3600,
+            on_unavailable=lambda _exc: export_fail(record_id=record.pk, reason=QUEUE_UNAVAILABLE),
+        )
     return record
+
+
+def export_fail(*, record_id: int, reason: str, rows: int | None = None) -> None:
+    """Mark an export failed with the reason the user will read; a record that already finished
+    keeps its outcome."""
+    changes = {"state": ExportState.FAILED, "error": reason, "finished_at": timezone.now()}
+    if rows is not None:
+        changes["rows"] = rows
+    try:
+        ExportRecord.objects.filter(pk=record_id, finished_at__isnull=True).update(**changes)
+    except Exception:  # the database may be what failed: the log keeps the record's id
+        logger.exception("could not mark export %s failed (%s)", record_id, reason)
+
+
+def failure_reason(exc: BaseException) -> str:
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+def failed_line(rows: int, exc: BaseException) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow([STREAM_FAILED_LINE.format(rows=rows, kind=exc.__class__.__name__)])
+    return out.getvalue()
 
 
 def export_run(*, record_id: int) -> None:
@@ -78,12 +124,11 @@ def export_run(*, record_id: int) -> None:
         queryset, columns = _replay_changelist(record)
         record.total = queryset.order_by().count()
         record.save(update_fields=["total"])
+        _log_unwritable(record, queryset, columns)
         _write_file(record, queryset, columns)
     except Exception as exc:
-        ExportRecord.objects.filter(pk=record_id).update(
-            state=ExportState.FAILED, error=f"{exc.__class__.__name__}: {exc}", finished_at=timezone.now()
-        )
-        raise
+        export_fail(record_id=record_id, reason=failure_reason(exc))
+        raise  # rq keeps the traceback with the failed job
     ExportRecord.objects.filter(pk=record_id).update(state=ExportState.DONE, finished_at=timezone.now())
 
 
@@ -92,17 +137,31 @@ def export_path(record: ExportRecord):
 
 
 def _write_file(record: ExportRecord, queryset, columns) -> None:
+    """Written beside its final name and renamed when complete: a job that dies leaves no file
+    that could pass for the whole export."""
     path = export_path(record)
     path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
     counter = [0]
     last_reported = 0
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        for chunk in csv_chunks([h for h, _ in columns], queryset_rows(queryset, columns), counter):
-            out.write(chunk)
-            if counter[0] - last_reported >= PROGRESS_EVERY:
-                last_reported = counter[0]
-                ExportRecord.objects.filter(pk=record.pk).update(rows=counter[0])
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as out:
+            for chunk in csv_chunks([h for h, _ in columns], queryset_rows(queryset, columns), counter):
+                out.write(chunk)
+                if counter[0] - last_reported >= PROGRESS_EVERY:
+                    last_reported = counter[0]
+                    ExportRecord.objects.filter(pk=record.pk).update(rows=counter[0])
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, path)
     ExportRecord.objects.filter(pk=record.pk).update(rows=counter[0])
+
+
+def _log_unwritable(record: ExportRecord, queryset, columns) -> None:
+    ids = unwritable_ids(queryset, columns)
+    if ids:
+        logger.warning(UNWRITABLE_LOG, record.pk, ids)
 
 
 def _replay_changelist(record: ExportRecord):
