@@ -201,7 +201,8 @@ def query_send_details(state: SimulatorState, params: dict):
 
 
 def _china(value: datetime | None) -> str:
-    return value.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    # isoformat, not strftime: glibc's %Y writes year 1 as "1", where Alibaba would write "0001".
+    return value.astimezone(CHINA_TIME).isoformat(sep=" ", timespec="seconds")[:19] if value else ""
 
 
 def _detail(m: Message) -> dict:

@@ -138,7 +138,8 @@ def conversion(state: SimulatorState, message_uuid: str, payload: dict):
 
 
 def _plivo_time(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00:00") if value else None
+    # isoformat, not strftime: glibc's %Y writes year 1 as "1", where Plivo would write "0001".
+    return value.astimezone(UTC).isoformat(sep=" ", timespec="microseconds") if value else None
 
 
 def as_object(m: Message, auth_id: str) -> dict:
