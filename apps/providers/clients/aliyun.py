@@ -67,7 +67,9 @@ def local_phone(e164: str) -> str:
 def parse_time(value: str) -> datetime | None:
     if not value:
         return None
-    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TIME).astimezone(UTC)
+    # Left in China time: a placeholder such as 0001-01-01 00:00:00 has no UTC equivalent
+    # (OverflowError). delivery_apply drops times outside the input window, converts the rest.
+    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TIME)
 
 
 class AliyunClient(ProviderClient):

@@ -44,7 +44,10 @@ def parse_time(value: str | None) -> datetime | None:
     """Plivo times: '2017-05-22 21:36:14+05:30' or with microseconds."""
     if not value:
         return None
-    return datetime.fromisoformat(value).astimezone(UTC)
+    parsed = datetime.fromisoformat(value)
+    # An aware time is left in its offset: year 1 at +05:30 has no UTC equivalent (OverflowError).
+    # delivery_apply drops times outside the input window, converts the rest.
+    return parsed if parsed.tzinfo else parsed.astimezone(UTC)
 
 
 class PlivoClient(ProviderClient):
