@@ -1,11 +1,13 @@
 """The template workflow as people use it, in headless Chromium, with screenshots of each step."""
 
 import re
+import time
 
 import pytest
 
 from apps.sms_templates.models import SmsTemplate, TemplateStatus
 from tests.conftest import login
+from tests.progress import countdown, wait_for_progress
 from tests.sms_templates.conftest import template_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -69,13 +71,19 @@ def test_an_author_drafts_a_code_template_and_a_reviewer_gets_it_approved_by_the
     assert re.fullmatch(r"SMS_\d+", code)
     page.screenshot(path=str(artifacts / "template-4-submitted-to-provider.png"), full_page=True)
 
-    for _ in range(20):  # the provider's review takes REVIEW_DELAY seconds
+    def refresh_review() -> None:
         page.click("#workflow-refresh_review")
         page.wait_for_selector(".messagelist .success")
-        if status_of(page) == "Approved (ready to use)":
-            break
-        page.wait_for_timeout(500)
-    assert status_of(page) == "Approved (ready to use)"
+
+    # The provider's review takes REVIEW_DELAY seconds: its countdown is progress, then the refresh must show it.
+    reviewed = simulator.template("aliyun", code)
+    wait_for_progress(
+        lambda: (status_of(page), countdown(reviewed.decide_at - time.monotonic())),
+        lambda sample: sample[0] == "Approved (ready to use)",
+        step=refresh_review,
+        interval=0.5,
+        what="the provider review shown after Refresh",
+    )
     assert page.inner_text("#provider-status") == "Approved"
     timeline = page.inner_text("#timeline")
     for line in ["created it as Draft", "Ready for review.", "to Internally approved", "to Approved (ready to use)"]:
