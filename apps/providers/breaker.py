@@ -303,7 +303,7 @@ class CircuitBreaker:
             return current, None, False
         if current.state == HALF_OPEN and current.probe_taken(now):
             return current, None, False
-        moved = self._moved(current, HALF_OPEN, COOL_DOWN_REASON.format(seconds=self.cool_down))
+        moved = self._moved(current, HALF_OPEN, COOL_DOWN_REASON.format(seconds=self.cool_down), now)
         return replace(current, state=HALF_OPEN, probe=token, probe_until=now + PROBE_TIMEOUT), moved, True
 
     def _succeeded(self, current: Snapshot, token: str):
@@ -315,21 +315,21 @@ class CircuitBreaker:
         now = time.time()
         opened = replace(Snapshot(), state=OPEN, open_until=now + self.cool_down, opened_at=now)
         if current.state == HALF_OPEN and token and current.probe == token:
-            return opened, self._moved(current, OPEN, PROBE_FAILED_REASON.format(error=error)), None
+            return opened, self._moved(current, OPEN, PROBE_FAILED_REASON.format(error=error), now), None
         if current.state != CLOSED:
             return current, None, None  # a call made before opening: the probe decides now
         failures = current.failures + 1
         if failures < self.threshold:
             return replace(current, failures=failures), None, None
-        return opened, self._moved(current, OPEN, OPENED_REASON.format(count=failures, error=error)), None
+        return opened, self._moved(current, OPEN, OPENED_REASON.format(count=failures, error=error), now), None
 
     def _release(self, current: Snapshot, token: str):
         if current.state == HALF_OPEN and current.probe == token:
             return replace(current, probe="", probe_until=0.0), None, None
         return current, None, None
 
-    def _moved(self, current: Snapshot, after: str, reason: str) -> Transition | None:
-        return Transition(time.time(), current.state, after, reason) if current.state != after else None
+    def _moved(self, current: Snapshot, after: str, reason: str, now: float = 0.0) -> Transition | None:
+        return Transition(now or time.time(), current.state, after, reason) if current.state != after else None
 
     def _change(self, change: Change) -> object:
         transition, value = self.store.apply(self.key, change)

@@ -20,9 +20,11 @@ def record(
     key: str,
     error: BaseException | None,
     *,
-    pause: float = ratelimit.THROTTLE_PAUSE_SECONDS,
+    pause: float | None = None,
 ) -> Outcome:
+    """Record the call's ending; when throttled, pause `key` for `pause` seconds (by default
+    ratelimit.THROTTLE_PAUSE_SECONDS)."""
     outcome = breaker.record_call(error)
     if outcome == Outcome.THROTTLED:
-        ratelimit.back_off(account, key, pause)
+        ratelimit.back_off(account, key, ratelimit.THROTTLE_PAUSE_SECONDS if pause is None else pause)
     return outcome
