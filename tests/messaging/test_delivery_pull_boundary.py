@@ -9,9 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from apps.messaging.delivery.services import delivery_apply
+from apps.messaging.models import DeliveryReceipt, SentMessage
+from apps.providers.clients.base import DeliveryRecord, DeliveryState
 from apps.providers.models import Provider, SyncKind, SyncStatus
 from apps.providers.simulator.common import CHINA_TIME
 from apps.providers.sync.engine import sync_execute
+from tests.factories import make_message
 from tests.providers import sync_helpers
 from tests.providers.sync_helpers import fresh_breaker, seed
 
@@ -62,3 +66,28 @@ def test_a_nul_in_a_query_answers_error_code_skips_that_record_and_the_run_goes_
     assert len(skipped) == 1
     if provider != Provider.ALIYUN:  # Alibaba's query rows carry no message id
         assert repr(odd.provider_message_id) in skipped[0]
+
+
+YEAR_1_UTC = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def test_a_receipt_stored_with_a_year_1_send_time_before_the_boundary_does_not_fail_the_sync(simulated_account):
+    account = fresh_breaker(simulated_account(Provider.ALIYUN))
+    DeliveryReceipt.objects.create(
+        account=account, fingerprint="row:legacy", phone="+8613800000015", state="delivered", sent_at=YEAR_1_UTC,
+        source="pull",
+    )  # fmt: skip
+    run = sync_execute(account=account, kind=SyncKind.DELIVERY)
+    assert (run.status, run.failure_reason) == (SyncStatus.SUCCEEDED, "")
+    assert DeliveryReceipt.objects.get().matched_at is None
+
+
+def test_a_message_stored_with_a_year_1_send_time_still_gets_its_receipt_by_id(simulated_account):
+    account = fresh_breaker(simulated_account(Provider.ALIYUN))
+    delivery_apply(account=account, records=[DeliveryRecord("legacy^0", "+8613800000016", DeliveryState.DELIVERED)])
+    message = make_message(account, provider_message_id="legacy^0", phone="+8613800000016")
+    SentMessage.objects.filter(pk=message.pk).update(sent_at=YEAR_1_UTC)  # stored before the boundary
+    run = sync_execute(account=account, kind=SyncKind.DELIVERY)
+    assert (run.status, run.failure_reason) == (SyncStatus.SUCCEEDED, "")
+    message.refresh_from_db()
+    assert message.delivery_status == "delivered"

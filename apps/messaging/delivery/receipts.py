@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q
@@ -17,6 +18,7 @@ from apps.messaging.delivery.matching import MATCH_TOLERANCE, match_records
 from apps.messaging.delivery.services import delivery_apply
 from apps.messaging.models import DeliveryReceipt, SentMessage
 from apps.providers.clients.base import DeliveryRecord, DeliveryState
+from smsdash.boundary import moment_rule
 
 
 def match_pending_receipts(messages: Iterable[SentMessage]) -> int:
@@ -53,14 +55,22 @@ def _match_account(messages: list[SentMessage]) -> int:
 
 
 def _unmatched_for(messages: list[SentMessage]):
-    ids = [m.provider_message_id for m in messages]
-    phones = {m.phone for m in messages}
-    first = min(m.sent_at for m in messages) - MATCH_TOLERANCE
-    last = max(m.sent_at for m in messages) + MATCH_TOLERANCE
-    by_row = Q(provider_message_id="", phone__in=phones, sent_at__gte=first, sent_at__lte=last)
-    return DeliveryReceipt.objects.filter(
-        Q(provider_message_id__in=ids) | by_row, account_id=messages[0].account_id, matched_at__isnull=True
-    ).order_by("pk")
+    found = Q(provider_message_id__in=[m.provider_message_id for m in messages])
+    if span := _span(m.sent_at for m in messages):
+        found |= Q(provider_message_id="", phone__in={m.phone for m in messages}, sent_at__range=span)
+    receipts = DeliveryReceipt.objects.filter(found, account_id=messages[0].account_id, matched_at__isnull=True)
+    return receipts.order_by("pk")
+
+
+def _span(times: Iterable[datetime | None]) -> tuple[datetime, datetime] | None:
+    """The first and last time, widened by MATCH_TOLERANCE, of those inside the input window. A row
+    stored before the window existed may hold year 1, which minus the tolerance overflows; it
+    could only match another such row, so it is left out rather than fail the whole match."""
+    now = timezone.now()
+    usable = [t for t in times if t is not None and moment_rule(t, now=now) is None]
+    if not usable:
+        return None
+    return min(usable) - MATCH_TOLERANCE, max(usable) + MATCH_TOLERANCE
 
 
 def receipt_as_record(receipt: DeliveryReceipt) -> DeliveryRecord:
@@ -83,11 +93,9 @@ def match_stored_receipts(*, account, limit: int = 5000) -> int:
     if not receipts:
         return 0
     ids = [r.provider_message_id for r in receipts if r.provider_message_id]
-    rows = [r for r in receipts if not r.provider_message_id and r.sent_at]
+    rows = [r for r in receipts if not r.provider_message_id]
     found = Q(provider_message_id__in=ids)
-    if rows:
-        first = min(r.sent_at for r in rows) - MATCH_TOLERANCE
-        last = max(r.sent_at for r in rows) + MATCH_TOLERANCE
-        found |= Q(phone__in={r.phone for r in rows}, sent_at__gte=first, sent_at__lte=last)
+    if span := _span(r.sent_at for r in rows):
+        found |= Q(phone__in={r.phone for r in rows}, sent_at__range=span)
     messages = list(SentMessage.objects.filter(found, account=account).select_related("account"))
     return match_pending_receipts(messages) if messages else 0
