@@ -1,116 +1,100 @@
 """Hourly rollups of messages and conversions, kept equal to the raw rows.
 
-Database triggers (migrations/0002) append the UTC hour of every inserted, updated or deleted
-message or conversion to DirtyHour, inside the writer's own transaction. `rollups_refresh()` takes
-those marks and rebuilds exactly those hours from the raw rows; the dashboard calls it before it
-answers (one indexed-by-pk read when nothing changed) and cron every minute. No writer needs to
-call anything, so other apps' services, the admin, bulk_create and raw SQL are all covered.
+Database triggers (triggers.py) append the UTC hour of every inserted, updated or deleted message
+or conversion to DirtyHour, inside the writer's own transaction. `rollups_refresh()` takes those
+marks and rebuilds exactly those hours from the raw rows; the dashboard calls it before it answers
+(one indexed-by-pk read when nothing changed) and cron every minute. No writer needs to call
+anything, so other apps' services, the admin, bulk_create and raw SQL are all covered.
 
 Why it is race-free: the marks are deleted first (DELETE ... RETURNING); a mark is only visible
 once its write has committed, so the rebuild statements that follow see that write. A write that
 commits later leaves a new mark for the next refresh. Concurrent refreshes are serialised by an
 advisory lock on PostgreSQL (SQLite serialises writers anyway).
+
+Why one row cannot stop it: only hours inside apps.messaging.stored_times.window() are rolled up.
+A message sent outside it (year 1, which PostgreSQL stores as 1 BC and psycopg cannot load; 1900;
+9999) is left out of every figure and logged with its id by the refresh that takes its mark, so
+once per write of it, not once per page view. A range of hours whose rebuild the database refuses
+is logged and skipped; the other ranges are rebuilt in the same refresh.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import logging
+from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import DatabaseError, transaction
 
+from apps.dashboard import sql
 from apps.dashboard.models import DirtyHour, HourlyStat, SegmentHourStat
+from apps.messaging import stored_times
+from apps.messaging.models import SentMessage
+
+logger = logging.getLogger(__name__)
 
 HOUR = timedelta(hours=1)
-LOCK_KEY = 7_000_777  # pg_advisory_xact_lock key of the rollup refresh
+LOGGED_IDS = 100  # enough to find the rows; a bulk load of bad rows must not flood the log
 
-DELIVERED, FAILED = "delivered", "failed"
-
-_INSERT = """
-INSERT INTO dashboard_hourlystat
-  (hour, account_id, template_code, country, requested, accepted, delivered, failed, verified)
-SELECT {hour} AS h, m.account_id, m.template_code, m.country,
-  COUNT(*),
-  SUM(CASE WHEN m.delivery_status IN ('delivered', 'failed') THEN 1 ELSE 0 END),
-  SUM(CASE WHEN m.delivery_status = 'delivered' THEN 1 ELSE 0 END),
-  SUM(CASE WHEN m.delivery_status = 'failed' THEN 1 ELSE 0 END),
-  SUM(CASE WHEN c.status = 'converted' THEN 1 ELSE 0 END)
-FROM messaging_sentmessage m LEFT JOIN messaging_conversion c ON c.message_id = m.id
-WHERE m.sent_at >= %s AND m.sent_at < %s
-GROUP BY {hour}, m.account_id, m.template_code, m.country
-"""
-
-_INSERT_SEGMENTS = """
-INSERT INTO dashboard_segmenthourstat (hour, provider, country, requested, accepted, delivered, failed, verified)
-SELECT s.hour, a.provider, s.country, SUM(s.requested), SUM(s.accepted), SUM(s.delivered), SUM(s.failed),
-  SUM(s.verified)
-FROM dashboard_hourlystat s JOIN providers_provideraccount a ON a.id = s.account_id
-WHERE s.hour >= %s AND s.hour < %s
-GROUP BY s.hour, a.provider, s.country
-"""
-
-HOUR_SQL = {
-    "postgresql": "date_trunc('hour', m.sent_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
-    "sqlite": "strftime('%%Y-%%m-%%d %%H:00:00', m.sent_at)",
-}
+OUTSIDE_WINDOW = "Rollups leave out %d message(s) sent outside %s .. %s (ids %s); correct or delete them."
+REBUILD_FAILED = "Rollups of the hours %s .. %s were not rebuilt: %s"
 
 
 def rollups_refresh() -> int:
     """Rebuild every hour marked dirty since the last refresh; returns how many hours were rebuilt."""
     if not DirtyHour.objects.exists():  # the usual case: a read, no write transaction, no lock
         return 0
+    earliest, latest = stored_times.window()
     with transaction.atomic():
-        _lock()
-        hours = _take_dirty_hours()
+        sql.lock_rollups()
+        hours, outside = sql.take_dirty_hours(earliest, latest)
         for start, end in hour_ranges(hours):
-            rebuild(start, end)
+            _rebuild_or_log(start, end)
+    if outside:
+        log_rows_outside_window()
     return len(hours)
 
 
 def rollups_rebuild_all() -> int:
     """Rebuild everything from the raw rows (after a bulk load with triggers off, or to verify)."""
+    earliest, latest = stored_times.window()
     with transaction.atomic():
-        _lock()
-        _take_dirty_hours()
+        sql.lock_rollups()
+        sql.take_dirty_hours(earliest, latest)
         HourlyStat.objects.all().delete()
         SegmentHourStat.objects.all().delete()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT MIN(sent_at), MAX(sent_at) FROM messaging_sentmessage")
-            low, high = cursor.fetchone()
-        if low is None:
-            return 0
-        low, high = _aware(low), _aware(high)
-        start, end = floor_hour(low), floor_hour(high) + HOUR
-        _insert(start, end)
-        return int((end - start) / HOUR)
+        span = sql.sent_at_span(earliest, latest)
+        if span is not None:
+            start, end = floor_hour(span[0]), floor_hour(span[1]) + HOUR
+            sql.insert_rollups(start, end)
+    log_rows_outside_window()
+    return 0 if span is None else int((end - start) / HOUR)
 
 
 def rebuild(start: datetime, end: datetime) -> None:
     """Replace the rollup rows of the hours in [start, end) by fresh aggregates of the raw rows."""
     HourlyStat.objects.filter(hour__gte=start, hour__lt=end).delete()
     SegmentHourStat.objects.filter(hour__gte=start, hour__lt=end).delete()
-    _insert(start, end)
+    sql.insert_rollups(start, end)
 
 
-def _insert(start: datetime, end: datetime) -> None:
-    sql = _INSERT.format(hour=HOUR_SQL[connection.vendor])
-    ops = connection.ops
-    bounds = [ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, bounds)
-        cursor.execute(_INSERT_SEGMENTS, bounds)
+def _rebuild_or_log(start: datetime, end: datetime) -> None:
+    try:
+        with transaction.atomic():  # a savepoint: the other ranges go on after a refusal
+            rebuild(start, end)
+    except DatabaseError as error:
+        logger.error(REBUILD_FAILED, start.isoformat(), end.isoformat(), error)
 
 
-def _lock() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-
-
-def _take_dirty_hours() -> list[datetime]:
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM dashboard_dirtyhour RETURNING hour")
-        rows = cursor.fetchall()
-    return sorted({_aware(_parse(hour)) for (hour,) in rows})
+def log_rows_outside_window() -> int:
+    """Log the ids of the messages the rollups leave out; returns how many there are."""
+    earliest, latest = stored_times.window()
+    outside = SentMessage.objects.filter(stored_times.outside("sent_at")).order_by("pk")
+    count = outside.count()
+    if count:
+        ids = list(outside.values_list("pk", flat=True)[:LOGGED_IDS])
+        shown = ", ".join(map(str, ids)) + (", ..." if count > len(ids) else "")
+        logger.warning(OUTSIDE_WINDOW, count, earliest.isoformat(), latest.isoformat(), shown)
+    return count
 
 
 def hour_ranges(hours: list[datetime]) -> list[tuple[datetime, datetime]]:
@@ -126,13 +110,3 @@ def hour_ranges(hours: list[datetime]) -> list[tuple[datetime, datetime]]:
 
 def floor_hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
-
-
-def _parse(value) -> datetime:
-    # RETURNING bypasses Django's converters: SQLite gives the stored text.
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _aware(value) -> datetime:
-    value = _parse(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
