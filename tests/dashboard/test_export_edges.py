@@ -20,7 +20,7 @@ from apps.dashboard.models import ExportRecord, ExportState
 from apps.messaging.models import SentMessage
 from apps.providers.models import Provider
 from smsdash.queue import queue_for
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, login
 from tests.dashboard.fixture import at, load_fixture
 from tests.factories import make_account
 from tests.queue_fixtures import closed_port, redis_down  # noqa: F401
@@ -160,3 +160,21 @@ def test_an_export_over_the_limit_runs_on_a_real_rq_worker_and_is_downloaded(
         download = root_client.get(reverse("dashboard:export-download", args=[record.pk]))
         rows = csv_rows(b"".join(download.streaming_content).decode("utf-8"))
     assert sorted(row[0] for row in rows[1:]) == ["m1", "m2", "m3", "m4"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("many_messages", "redis_down")
+def test_in_a_browser_an_export_the_queue_cannot_take_lands_on_its_reason_and_the_list_shows_it(
+    page, root, settings, artifacts
+):
+    settings.DASHBOARD_EXPORT_STREAM_LIMIT = 10
+    login(page, "root")
+    page.goto("/admin/messaging/sentmessage/")
+    page.click("#export-csv")
+    assert page.inner_text("#export-failed") == f"This export failed: {QUEUE_UNAVAILABLE}"
+    assert page.inner_text("#export-state") == "Failed"
+    page.screenshot(path=str(artifacts / "dashboard-export-failed.png"), full_page=True)
+    page.goto("/admin/dashboard/exportrecord/")
+    assert page.inner_text("#result_list .field-reason") == QUEUE_UNAVAILABLE
+    assert page.console_errors == []
