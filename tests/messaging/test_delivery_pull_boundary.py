@@ -91,3 +91,17 @@ def test_a_message_stored_with_a_year_1_send_time_still_gets_its_receipt_by_id(s
     assert (run.status, run.failure_reason) == (SyncStatus.SUCCEEDED, "")
     message.refresh_from_db()
     assert message.delivery_status == "delivered"
+
+
+@pytest.mark.parametrize("provider", [Provider.ALIYUN, Provider.TENCENT])
+def test_a_pending_message_stored_in_year_9999_before_the_boundary_is_not_asked_about(
+    simulator, simulated_account, provider
+):
+    account = fresh_breaker(simulated_account(provider))
+    [fine] = seed(simulator, account, phone="+8613800000017", count=1)
+    far = make_message(account, provider_message_id="far^0", phone="+8613800000018")
+    SentMessage.objects.filter(pk=far.pk).update(sent_at=datetime(9999, 12, 31, 23, 0, tzinfo=UTC))
+    run = sync_execute(account=account, kind=SyncKind.DELIVERY)
+    assert (run.status, run.failure_reason, run.progress_total) == (SyncStatus.SUCCEEDED, "", 1)
+    fine.refresh_from_db()
+    assert fine.delivery_status == "delivered"

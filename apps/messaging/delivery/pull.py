@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -52,8 +53,14 @@ def plan_groups(
     *, account: ProviderAccount, client: ProviderClient, message_ids: list[int] | None = None
 ) -> list[Group]:
     """The (day, phone) groups of the account's pending messages inside the provider's query window."""
+    # Not past the input window either: a far-future time stored before it existed cannot be asked
+    # about, and its send day past year 9999 in the provider's zone would overflow.
+    latest = timezone.now() + timedelta(seconds=settings.INPUT_FUTURE_TOLERANCE_SECONDS)
     pending = SentMessage.objects.filter(
-        account=account, delivery_status=DeliveryStatus.PENDING, sent_at__gte=query_window_start(account)
+        account=account,
+        delivery_status=DeliveryStatus.PENDING,
+        sent_at__gte=query_window_start(account),
+        sent_at__lte=latest,
     )
     if message_ids is not None:
         pending = pending.filter(pk__in=message_ids)
