@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
+from apps.messaging import sql
 from apps.messaging.models import CONVERSION_BEFORE_SEND, CONVERSION_IN_FUTURE, Conversion, ReportState, SentMessage
 from apps.messaging.services import hooks
-from apps.messaging.services.bulk import insert_rows
 from apps.messaging.services.inputs import ConversionInput, ItemResult, Outcome
 from apps.messaging.services.preconditions import unreportable_reason
 from apps.providers.models import ProviderAccount
@@ -47,14 +45,15 @@ def conversions_record_batch(*, account: ProviderAccount, items: Sequence[Conver
     """
     try:
         return _record(account, items)
-    except IntegrityError:  # a concurrent request stored one of these first: now it is a duplicate
+    except IntegrityError:  # a message erased between lookup and insert: the retry no longer finds it
         return _record(account, items)
 
 
 def _record(account: ProviderAccount, items: Sequence[ConversionInput]) -> list[ItemResult]:
-    # One item writes at most one statement (the INSERT, or the duplicate count), atomic on its own:
-    # without BEGIN and COMMIT the single-conversion path saves two round trips (issue 4 benchmark).
-    # Inside a caller's transaction it still takes a savepoint, so the IntegrityError retry works.
+    # One item writes one statement (the INSERT, or the duplicate count), atomic on its own, unless
+    # another request stored it meanwhile: without BEGIN and COMMIT the single-conversion path saves
+    # two round trips (issue 4 benchmark). Inside a caller's transaction it takes a savepoint, so the
+    # IntegrityError retry works.
     with transaction.atomic() if len(items) > 1 or connection.in_atomic_block else nullcontext():
         return _record_in_transaction(account, items)
 
@@ -79,11 +78,12 @@ def _record_in_transaction(account: ProviderAccount, items: Sequence[ConversionI
             results.append(result)
             new.append((result, _row(account, item, message)))
             existing[message.id] = None
-    ids = insert_rows(Conversion, COLUMNS, [row for _, row in new])
+    ids = sql.insert_new(Conversion, COLUMNS, [row for _, row in new], unique=("message_id",))
     _finish(results, new, ids, batch_duplicates)
+    created = [pk for pk in ids if pk is not None]
     if hooks.wants_conversions():
-        hooks.conversions_recorded(list(Conversion.objects.filter(pk__in=ids)))
-    pending = [pk for pk, (_, row) in zip(ids, new, strict=True) if row[3] == PENDING]
+        hooks.conversions_recorded(list(Conversion.objects.filter(pk__in=created)))
+    pending = [pk for pk, (_, row) in zip(ids, new, strict=True) if pk is not None and row[3] == PENDING]
     _queue_reports(account, pending)
     return results
 
@@ -105,28 +105,13 @@ def _resolve_messages(account: ProviderAccount, items: Sequence[ConversionInput]
 
 
 FIELDS = ("id", "sent_at", "trackable", "country", "conversion__id", "provider_message_id", "out_id")
-# The same lookup as one fixed statement on PostgreSQL: building the ORM query cost more CPU than
-# running it for a single conversion. = ANY(array) is one parameter instead of up to 1,000, sent as
-# JSON text; one value is compared as it is, since adapting an array of one cost more than the query.
-MESSAGE_ROWS_SQL = (
-    "SELECT m.id, m.sent_at, m.trackable, m.country, c.id, m.provider_message_id, m.out_id "
-    "FROM messaging_sentmessage m LEFT JOIN messaging_conversion c ON c.message_id = m.id "
-    "WHERE m.account_id = %s AND m.{column} {match}"
-)
 
 
 def _message_rows(account: ProviderAccount, column: str, values: set[str]) -> list[tuple]:
-    if connection.vendor != "postgresql":
-        rows = SentMessage.objects.filter(account=account, **{f"{column}__in": values}).order_by()
-        return list(rows.values_list(*FIELDS))
-    if len(values) == 1:
-        sql, param = MESSAGE_ROWS_SQL.format(column=column, match="= %s"), next(iter(values))
-    else:
-        match = "= ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"  # json.dumps beats adapting an array
-        sql, param = MESSAGE_ROWS_SQL.format(column=column, match=match), json.dumps(list(values))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [account.pk, param])
-        return cursor.fetchall()
+    if connection.vendor == "postgresql":
+        return sql.message_rows(account.pk, column, values)
+    rows = SentMessage.objects.filter(account=account, **{f"{column}__in": values}).order_by()
+    return list(rows.values_list(*FIELDS))
 
 
 def _check(item: ConversionInput, messages: dict, now: datetime) -> tuple[_Message | None, dict[str, str]]:
@@ -159,16 +144,25 @@ def _row(account: ProviderAccount, item: ConversionInput, message: _Message) -> 
     return (message.id, item.status, item.converted_at, SKIPPED if reason else PENDING, reason)
 
 
-def _finish(results: list[ItemResult], new: list, ids: list[int], batch_duplicates: list[tuple[ItemResult, int]]):
+def _finish(results: list[ItemResult], new: list, ids: list[int | None], batch_duplicates: list[tuple]) -> None:
+    """Give each answer its id; count a repeat once on each conversion stored before this request."""
+    raced = [row[0] for (_, row), pk in zip(new, ids, strict=True) if pk is None]
+    earlier = _conversion_ids(raced) if raced else {}
     by_message = {}
     for (result, row), pk in zip(new, ids, strict=True):
+        if pk is None:  # another request stored this message's conversion since our lookup
+            result.outcome, pk = Outcome.DUPLICATE, earlier.get(row[0])
         result.id = by_message[row[0]] = pk
     for result, message_id in batch_duplicates:
         result.id = by_message[message_id]
     created = set(ids)
-    earlier = [r.id for r in results if r.outcome == Outcome.DUPLICATE and r.id not in created]
-    if earlier:
-        Conversion.objects.filter(pk__in=earlier).update(duplicate_submissions=F("duplicate_submissions") + 1)
+    repeated = {r.id for r in results if r.outcome == Outcome.DUPLICATE and r.id not in created}
+    if repeated:
+        sql.count_duplicate_submissions(sorted(repeated))
+
+
+def _conversion_ids(message_ids: list[int]) -> dict[int, int]:
+    return dict(Conversion.objects.filter(message_id__in=message_ids).values_list("message_id", "id"))
 
 
 def _queue_reports(account: ProviderAccount, ids: list[int]) -> None:

@@ -9,9 +9,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.messaging import phone as phones
+from apps.messaging import sql
 from apps.messaging.models import SentMessage
 from apps.messaging.services import hooks
-from apps.messaging.services.bulk import insert_rows
 from apps.messaging.services.inputs import ItemResult, MessageInput, Outcome
 from apps.providers.models import ProviderAccount
 from apps.sms_templates.models import SmsTemplate
@@ -24,23 +24,20 @@ def message_record(*, account: ProviderAccount, item: MessageInput) -> ItemResul
 def messages_record_batch(*, account: ProviderAccount, items: Sequence[MessageInput]) -> list[ItemResult]:
     """Store every new message; answer duplicates (already stored, or twice in this batch) as such.
 
-    All or nothing per call: the rows are inserted in one transaction. A concurrent request that
-    inserted one of the same ids first makes the insert fail; the retry then sees it as a duplicate.
+    All or nothing per call: the rows are inserted in one transaction. An id that a concurrent
+    request stores between our lookup and our insert is skipped by the insert (ON CONFLICT DO
+    NOTHING, see sql.insert_new) and answered as a duplicate too.
     """
     try:
         return _record(account, items)
-    except IntegrityError:
+    except IntegrityError:  # a template deleted meanwhile: the retry no longer finds it
         return _record(account, items)
 
 
 @transaction.atomic
 def _record(account: ProviderAccount, items: Sequence[MessageInput]) -> list[ItemResult]:
     ids = {item.provider_message_id for item in items}
-    existing = dict(
-        SentMessage.objects.filter(account=account, provider_message_id__in=ids)
-        .order_by()
-        .values_list("provider_message_id", "id")
-    )
+    existing = _stored_ids(account, ids)
     template_ids = _template_ids(account, {item.template_code for item in items if item.template_code})
     results: list[ItemResult] = []
     new: list[tuple[ItemResult, SentMessage]] = []
@@ -54,12 +51,28 @@ def _record(account: ProviderAccount, items: Sequence[MessageInput]) -> list[Ite
         result = ItemResult(index, Outcome.CREATED)
         results.append(result)
         new.append((result, _build(account, item, template_ids.get(item.template_code), now)))
-    messages = _insert([message for _, message in new])
-    for result, message in zip((r for r, _ in new), messages, strict=True):
-        result.id = message.pk
-    _fill_batch_duplicates(results, items, {m.provider_message_id: m.pk for m in messages})
-    hooks.messages_recorded(messages)
+    created = _store(account, new)
+    _fill_batch_duplicates(results, items, {m.provider_message_id: r.id for r, m in new})
+    hooks.messages_recorded(created)
     return results
+
+
+def _stored_ids(account: ProviderAccount, ids: set[str]) -> dict[str, int]:
+    rows = SentMessage.objects.filter(account=account, provider_message_id__in=ids).order_by()
+    return dict(rows.values_list("provider_message_id", "id"))
+
+
+def _store(account: ProviderAccount, new: list[tuple[ItemResult, SentMessage]]) -> list[SentMessage]:
+    """Insert the new messages; those another request stored first become duplicates of its rows."""
+    messages = _insert([message for _, message in new])
+    raced = {m.provider_message_id for m in messages if m.pk is None}
+    earlier = _stored_ids(account, raced) if raced else {}
+    for result, message in new:
+        if message.pk is None:
+            result.outcome, result.id = Outcome.DUPLICATE, earlier.get(message.provider_message_id)
+        else:
+            result.id = message.pk
+    return [message for message in messages if message.pk is not None]
 
 
 def _build(account: ProviderAccount, item: MessageInput, template_id: int | None, now: datetime) -> SentMessage:
@@ -86,11 +99,14 @@ COLUMNS = (
 
 
 def _insert(messages: list[SentMessage]) -> list[SentMessage]:
-    """One set-based INSERT (see bulk.py); the instances get their ids, as bulk_create would give them."""
-    ids = insert_rows(SentMessage, COLUMNS, [tuple(getattr(m, name) for name in COLUMNS) for m in messages])
+    """One set-based INSERT (sql.insert_new); the inserted instances get their ids, as bulk_create
+    would give them; an id already stored leaves its instance without one."""
+    rows = [tuple(getattr(m, name) for name in COLUMNS) for m in messages]
+    ids = sql.insert_new(SentMessage, COLUMNS, rows, unique=("account_id", "provider_message_id"))
     for message, pk in zip(messages, ids, strict=True):
-        message.pk = pk
-        message._state.adding, message._state.db = False, connection.alias
+        if pk is not None:
+            message.pk = pk
+            message._state.adding, message._state.db = False, connection.alias
     return messages
 
 
