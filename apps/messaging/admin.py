@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from apps.dashboard.export import CsvExportMixin
+from apps.messaging.admin_times import StoredTimesAdminMixin, shown_time
 from apps.messaging.api.admin import (  # issue 4: API tokens, re-send, circuit state
     CONVERSION_READONLY,
     ApiTokenAdmin,
@@ -14,14 +15,15 @@ from smsdash.paging import LargeTableAdminMixin
 
 
 @admin.register(SentMessage)
-class SentMessageAdmin(CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class SentMessageAdmin(StoredTimesAdminMixin, CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    guarded_times = ("sent_at",)
     list_display = [
         "provider_message_id",
         "account",
         "phone",
         "country",
         "template_code",
-        "sent_at",
+        "sent_at_shown",
         "delivery_status",
         "error_code",
     ]
@@ -34,13 +36,19 @@ class SentMessageAdmin(CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin):
     readonly_fields = ["country", "delivery_status", "error_code", "received_at", "created_at", "updated_at"]
     actions = [sync_messages_now]
 
+    @admin.display(description="sent at", ordering="sent_at")
+    def sent_at_shown(self, obj):
+        return shown_time(obj, "sent_at")
+
 
 @admin.register(Conversion)
-class ConversionAdmin(CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class ConversionAdmin(StoredTimesAdminMixin, CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    guarded_times = ("converted_at",)
+    related_times = ("message__sent_at",)  # the list names the message; its time is not shown
     list_display = [
         "message",
         "status",
-        "converted_at",
+        "converted_at_shown",
         "report_state",
         "report_attempts",
         "last_error",
@@ -64,6 +72,10 @@ class ConversionAdmin(CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin):
         "created_at",
         *CONVERSION_READONLY,  # issue 4
     ]
+
+    @admin.display(description="converted at", ordering="converted_at")
+    def converted_at_shown(self, obj):
+        return shown_time(obj, "converted_at")
 
 
 admin.site.register(ApiToken, ApiTokenAdmin)  # issue 4
