@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from apps.dashboard.rollups import floor_hour
 from apps.dashboard.selectors import BREAKDOWNS, Filters
+from apps.messaging import stored_times
 from apps.providers.models import Provider
+from smsdash.boundary import TOO_EARLY
 
 RANGES = [("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("30d", "Last 30 days"), ("custom", "Custom")]
 RANGE_DAYS = {"7d": 7, "30d": 30}
@@ -25,12 +27,24 @@ RANGE_TOO_LONG = f"A range may span at most {MAX_DAYS} days."
 TOO_MANY_HOURS = "Hourly granularity is limited to 31 days; choose daily granularity for longer ranges."
 UNKNOWN_TZ = "Unknown time zone: use an IANA name such as Europe/Paris or Asia/Shanghai."
 BAD_COUNTRY = "Country must be a two-letter ISO 3166 code in capitals, e.g. CN."
+TOO_LATE = "Must not be after {latest}."
+
+
+def validate_day(day) -> None:
+    """A day the dashboard can hold figures for (stored_times.window()); its midnight in any time
+    zone, and the day after it, stay computable (the first and last days of datetime do not)."""
+    earliest, latest = stored_times.window()
+    if day < earliest.date():
+        raise forms.ValidationError(TOO_EARLY.format(earliest=earliest.date().isoformat()), code="too_early")
+    last = latest.date() - timedelta(days=1)
+    if day > last:
+        raise forms.ValidationError(TOO_LATE.format(latest=last.isoformat()), code="too_late")
 
 
 class DashboardForm(forms.Form):
     range = forms.ChoiceField(choices=RANGES, required=False)
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_day])
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_day])
     granularity = forms.ChoiceField(choices=[("", "Auto"), ("hour", "Hour"), ("day", "Day")], required=False)
     provider = forms.ChoiceField(choices=[("", "All providers"), *Provider.choices], required=False)
     account = forms.IntegerField(required=False, min_value=1)
@@ -60,7 +74,9 @@ class DashboardForm(forms.Form):
         if data["range"] == "custom":
             start, end = data.get("start"), data.get("end")
             if not start or not end:
-                self.add_error("start" if not start else "end", CUSTOM_NEEDS_DATES)
+                missing = [name for name in ("start", "end") if not data.get(name) and name not in self.errors]
+                if missing:  # a date given but refused already says why under its field
+                    self.add_error(missing[0], CUSTOM_NEEDS_DATES)
             elif start > end:
                 self.add_error("start", START_AFTER_END)
             elif (end - start).days >= MAX_DAYS:

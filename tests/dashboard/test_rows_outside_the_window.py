@@ -15,12 +15,13 @@ from django.core.management import call_command
 from django.db import DataError
 from django.urls import reverse
 
-from apps.dashboard import rollups, sql
+from apps.dashboard import forms, rollups, sql
 from apps.dashboard.alerts import drops_record
 from apps.dashboard.models import DirtyHour, HourlyStat
 from apps.messaging.models import ConversionStatus, DeliveryStatus, SentMessage
 from apps.providers.models import Provider, SyncKind, SyncStatus
 from apps.providers.sync.engine import sync_execute
+from smsdash.boundary import TOO_EARLY
 from tests.conftest import PASSWORD
 from tests.dashboard.fixture import at, load_fixture
 from tests.dashboard.test_drops import dip  # noqa: F401  (fixture)
@@ -182,3 +183,29 @@ def test_sync_now_beside_the_bad_rows_succeeds_and_the_dashboard_counts_what_it_
     funnel = get_json(staff_client, "funnel", range="custom", start=day, end=day, tz="UTC")
     assert dataset(funnel, "Alibaba Cloud") == [2, 2, 2, 0]
     assert SentMessage.objects.filter(account=account, delivery_status=DeliveryStatus.EXPIRED).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "tz", "errors"),
+    [
+        ("0001-01-01", "2026-11-21", "Asia/Shanghai", {"start": [TOO_EARLY.format(earliest="2000-01-01")]}),
+        ("2026-11-20", "9999-12-31", "UTC", {"end": [forms.TOO_LATE.format(latest="2999-12-31")]}),
+    ],
+)
+@pytest.mark.parametrize("view", ["chart-conversion", "export-breakdown"])
+def test_a_custom_range_beyond_the_window_answers_400_naming_the_field(staff_client, view, start, end, tz, errors):
+    params = {"range": "custom", "start": start, "end": end, "tz": tz}
+    response = staff_client.get(reverse(f"dashboard:{view}"), params)
+    assert response.status_code == 400
+    found = json.loads(response.content)["errors"]
+    assert {field: [e["message"] for e in found[field]] for field in found} == errors
+
+
+def test_the_dashboard_page_names_the_date_beyond_the_window(staff_client):
+    params = {"range": "custom", "start": "0001-01-01", "end": "0001-01-02", "tz": "Asia/Shanghai"}
+    response = staff_client.get(reverse("dashboard:index"), params)
+    assert response.status_code == 400
+    assert response.context["form"].errors == {
+        "start": [TOO_EARLY.format(earliest="2000-01-01")],
+        "end": [TOO_EARLY.format(earliest="2000-01-01")],
+    }
