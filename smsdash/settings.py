@@ -86,7 +86,10 @@ if DATABASE_URL:
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "smsdash.sqlite3"}}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # WAL lets the web server read while a job writes; the timeout rides out short write locks.
+    # WAL lets the web server read while a job writes. IMMEDIATE: a transaction takes the write lock
+    # at BEGIN and waits up to `timeout` seconds for it; a deferred one that reads, then writes,
+    # fails at once with "database is locked" when another thread wrote meanwhile (overlapping
+    # ingest batches on a threaded server: tests/messaging/test_ingest_concurrency.py).
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
