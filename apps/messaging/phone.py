@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+# [0-9], not \d: \d matches every script's digits (Arabic-Indic ٤, mathematical 𝟡), no number plan's.
+E164_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 INVALID_PHONE = "Phone must be in E.164 format: + then 7 to 15 digits, no spaces (e.g. +8613800138000)."
 UNKNOWN_COUNTRY = "ZZ"
 
@@ -40,7 +41,7 @@ CANADA_AREA_CODES = set(
 
 
 def is_e164(phone: str) -> bool:
-    return bool(E164_RE.match(phone or ""))
+    return bool(E164_RE.fullmatch(phone or ""))
 
 
 def country_of(phone: str) -> str:

@@ -11,6 +11,7 @@ from apps.messaging.api import auth, parsing, views
 from apps.messaging.models import Conversion, ReportState, SentMessage
 from apps.messaging.services import conversions as conversion_service
 from apps.messaging.services import preconditions
+from smsdash import boundary
 from tests.factories import make_message
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +102,13 @@ def sent_ten_minutes_ago(account):
         ({"message_id": "nope", "status": "converted"}, "message_id", conversion_service.UNKNOWN_MESSAGE),
         ({"out_id": "nope", "status": "converted"}, "out_id", conversion_service.UNKNOWN_OUT_ID),
         ({"out_id": "shared", "status": "converted"}, "out_id", conversion_service.AMBIGUOUS_OUT_ID),
-        ({"message_id": "m-1", "status": "verified"}, "status", parsing.UNKNOWN_STATUS.format(value="verified")),
+        (
+            {"message_id": "m-1", "status": "verified"},
+            "status",
+            parsing.UNKNOWN_CHOICE.format(
+                name="status", value="verified", choices="converted, not_converted, converted_with_others"
+            ),
+        ),
         ({"message_id": "m-1"}, "status", parsing.REQUIRED),
         ({"status": "converted"}, "message_id", parsing.NO_MESSAGE_REF),
         (
@@ -142,9 +149,9 @@ def test_a_conversion_before_the_send_time_or_in_the_future_is_refused(api, acco
         ({"phone": "+86 138 0013 8000"}, "phone", parsing.phones.INVALID_PHONE),
         ({"phone": None}, "phone", parsing.REQUIRED),
         ({"sent_at": "2026-13-40T00:00:00Z"}, "sent_at", parsing.BAD_DATETIME),
-        ({"sent_at": iso(timezone.now() + timedelta(hours=1))}, "sent_at", parsing.SENT_IN_FUTURE),
+        ({"sent_at": iso(timezone.now() + timedelta(hours=1))}, "sent_at", boundary.TOO_LATE.format(seconds=300)),
         ({"trackable": "yes"}, "trackable", parsing.NOT_BOOLEAN),
-        ({"message_id": "x" * 65}, "message_id", parsing.TOO_LONG.format(max=64)),
+        ({"message_id": "x" * 65}, "message_id", boundary.TOO_LONG.format(max=64)),
         ({"message_id": 42}, "message_id", parsing.NOT_STRING),
     ],
 )
@@ -204,9 +211,9 @@ def test_the_openapi_schema_describes_every_endpoint_and_field(client):
     schema = client.get("/api/v1/openapi.json").json()
     assert set(schema["paths"]) == {"/messages", "/conversions", "/stats"}
     message = schema["paths"]["/messages"]["post"]["requestBody"]["content"]["application/json"]["schema"]["oneOf"][0]
-    assert set(message["properties"]) == set(parsing.MESSAGE_FIELDS)
+    assert set(message["properties"]) == {*parsing.MESSAGE_FIELDS, "account"}
     conversion = schema["paths"]["/conversions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert set(conversion["oneOf"][0]["properties"]) == set(parsing.CONVERSION_FIELDS)
+    assert set(conversion["oneOf"][0]["properties"]) == {*parsing.CONVERSION_FIELDS, "account"}
 
 
 def test_a_delivery_receipt_that_came_first_is_applied_when_the_message_is_posted(api, account):

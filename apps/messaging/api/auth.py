@@ -7,12 +7,14 @@ before anything is written.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -20,6 +22,12 @@ from apps.messaging.services.tokens import api_token_authenticate
 
 NO_TOKEN = "Authentication required: send 'Authorization: Bearer <token>' with an API token from the admin."
 BAD_TOKEN = "This API token is unknown or revoked."
+ACCOUNT_INACTIVE = "This token's account is inactive: an administrator must reactivate the account first."
+DATABASE_UNAVAILABLE = "The database is unavailable: retry later (repeating a request is safe)."
+UNEXPECTED = "An unexpected error occurred and was logged: retry later (repeating a request is safe)."
+RETRY_AFTER_SECONDS = 5
+
+logger = logging.getLogger(__name__)
 WRONG_ACCOUNT = "This token belongs to another account: it cannot read or write account {account}."
 METHOD_NOT_ALLOWED = "Method {method} is not allowed here; use {allowed}."
 WRONG_CONTENT_TYPE = "Content-Type must be application/json."
@@ -45,6 +53,8 @@ def _token(request: HttpRequest):
         return None, error(
             401, BAD_TOKEN, {"Authorization": BAD_TOKEN}, WWW_Authenticate='Bearer error="invalid_token"'
         )
+    if not token.account.is_active:
+        return None, error(403, ACCOUNT_INACTIVE, {"Authorization": ACCOUNT_INACTIVE})
     return token, None
 
 
@@ -82,6 +92,18 @@ def api_endpoint(*methods: str, json_body: bool = False) -> Callable:
         @csrf_exempt
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs):
+            try:
+                return checked(request, *args, **kwargs)
+            except (OperationalError, InterfaceError):
+                # The connection failed or was terminated: a database outage, which a retry survives
+                # (every write is one transaction, so nothing was half-written).
+                logger.exception("API %s %s: database unavailable", request.method, request.path)
+                return error(503, DATABASE_UNAVAILABLE, Retry_After=str(RETRY_AFTER_SECONDS))
+            except Exception:
+                logger.exception("API %s %s failed", request.method, request.path)
+                return error(500, UNEXPECTED)
+
+        def checked(request: HttpRequest, *args, **kwargs):
             token, refusal = _token(request)
             if refusal:
                 return refusal
@@ -106,4 +128,5 @@ def check_account(token, value: Any) -> JsonResponse | None:
         return None
     if str(value) in (str(token.account_id), token.account.name):
         return None
-    return error(403, WRONG_ACCOUNT.format(account=str(value)[:80]), {"account": WRONG_ACCOUNT.format(account=value)})
+    message = WRONG_ACCOUNT.format(account=str(value)[:80])
+    return error(403, message, {"account": message})

@@ -16,9 +16,12 @@ from apps.messaging.services.inputs import ItemResult, Outcome
 MAX_BATCH = 1000
 NOT_AN_OBJECT = 'The body must be a JSON object: one item, or {"items": [...]} for a batch.'
 ITEMS_NOT_LIST = "items must be a JSON array of objects."
+UNKNOWN_BATCH_FIELD = "Unknown field: a batch body holds items and, optionally, account."
+BATCH_FIELDS = ("items", "account")
 BATCH_EMPTY = "items must contain at least one item."
 BATCH_TOO_LARGE = "A batch holds at most {max} items; this one has {count}."
 ITEM_REFUSED = "The item was refused: see errors."
+QUERY_INVALID = "The query is invalid: see errors."
 BATCH_REFUSED = "Every item of the batch was refused: see items."
 
 
@@ -34,12 +37,12 @@ def conversions(request: HttpRequest, token, body: Any) -> JsonResponse:
 
 @api_endpoint("GET")
 def conversion_stats(request: HttpRequest, token, body: None) -> JsonResponse:
+    query, errors = stats.parse_query(request.GET)
+    if errors:
+        return error(400, QUERY_INVALID, errors)
     refusal = check_account(token, request.GET.get("account"))
     if refusal:
         return refusal
-    query, errors = stats.parse_query(request.GET)
-    if errors:
-        return error(400, "The query is invalid: see errors.", errors)
     return JsonResponse(stats.conversion_stats(account=token.account, query=query))
 
 
@@ -56,6 +59,9 @@ def _ingest(token, body: Any, parse: Callable, record: Callable) -> JsonResponse
     if "items" not in body:
         item = {key: value for key, value in body.items() if key != "account"}
         return _single(_process(token, [item], parse, record)[0])
+    unknown = [str(key)[:64] for key in body if key not in BATCH_FIELDS]
+    if unknown:
+        return error(400, UNKNOWN_BATCH_FIELD, dict.fromkeys(unknown, UNKNOWN_BATCH_FIELD))
     items = body["items"]
     if not isinstance(items, list):
         return error(400, ITEMS_NOT_LIST, {"items": ITEMS_NOT_LIST})

@@ -8,6 +8,8 @@ import time
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from apps.messaging.models import ApiToken
@@ -30,6 +32,15 @@ def _cached(digest: str) -> ApiToken | None:
         _cache.pop(digest, None)
         return None
     return entry[1]
+
+
+@receiver(post_save, sender=ProviderAccount)
+def _forget_account_tokens(sender, instance: ProviderAccount, **kwargs) -> None:
+    # An account set inactive stops its tokens at once in this process (within CACHE_SECONDS in
+    # others): the cached token carries the account as it was when cached.
+    for digest, (_, token) in list(_cache.items()):
+        if token.account_id == instance.pk:
+            _cache.pop(digest, None)
 
 
 def token_digest(raw: str) -> str:
@@ -55,7 +66,8 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
 
 
 def api_token_authenticate(raw: str) -> ApiToken | None:
-    """The active token for this raw value, with its account loaded; None when unknown or revoked."""
+    """The active token for this raw value, with its account loaded; None when unknown or revoked.
+    The caller refuses a token whose account is inactive (with its own message)."""
     if not raw.startswith(ApiToken.PREFIX):
         return None
     digest = token_digest(raw)
