@@ -45,7 +45,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 import redis
@@ -112,17 +112,22 @@ class Snapshot:
     state: str = CLOSED
     failures: int = 0  # consecutive failures; only ever non-zero while closed
     open_until: float = 0.0  # epoch seconds; 0 when closed
-    opened_at: float = 0.0  # epoch seconds of the last opening
+    opened_at: float = 0.0  # epoch seconds of the last opening, kept after it closes
     probe: str = ""  # the token of the caller probing while half-open
     probe_until: float = 0.0  # after this the probe's caller is taken for dead
     read_at: float = 0.0
 
     @classmethod
     def load(cls, raw: dict[str, str], read_at: float) -> Snapshot:
-        kinds = {f.name: f.type for f in fields(cls) if f.name in raw and f.name != "read_at"}
-        values = {name: (raw[name] if kind == "str" else float(raw[name])) for name, kind in kinds.items()}
-        values["failures"] = int(values.get("failures", 0))
-        return cls(**values, read_at=read_at)
+        return cls(
+            state=raw.get("state", CLOSED),
+            failures=int(raw.get("failures", 0)),
+            open_until=float(raw.get("open_until", 0)),
+            opened_at=float(raw.get("opened_at", 0)),
+            probe=raw.get("probe", ""),
+            probe_until=float(raw.get("probe_until", 0)),
+            read_at=read_at,
+        )
 
     def dump(self) -> dict[str, str]:
         return {name: str(value) for name, value in asdict(self).items() if name != "read_at"}
@@ -294,7 +299,7 @@ class CircuitBreaker:
 
     def reset(self) -> None:
         self._last = None
-        self._change(lambda current: (Snapshot(), self._moved(current, CLOSED, RESET_REASON), None))
+        self._change(lambda c: (Snapshot(opened_at=c.opened_at), self._moved(c, CLOSED, RESET_REASON), None))
 
     # The rule of each change: (current state) -> (new state, transition, value for the caller).
     def _take_probe(self, current: Snapshot, token: str):
@@ -308,7 +313,8 @@ class CircuitBreaker:
 
     def _succeeded(self, current: Snapshot, token: str):
         if current.state == HALF_OPEN and current.probe == token:
-            return Snapshot(), self._moved(current, CLOSED, PROBE_SUCCEEDED_REASON), None
+            closed = Snapshot(opened_at=current.opened_at)  # when it last opened stays for the panel
+            return closed, self._moved(current, CLOSED, PROBE_SUCCEEDED_REASON), None
         return replace(current, failures=0), None, None  # a late answer to a call made before opening
 
     def _failed(self, current: Snapshot, token: str, error: str):

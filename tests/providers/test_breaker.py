@@ -170,3 +170,13 @@ def test_breaker_status_keeps_only_the_last_twenty_transitions(account):
     transitions = breaker_status(account.pk)["transitions"]
     assert len(transitions) == breakers.TRANSITIONS_KEPT == 20
     assert transitions[0]["reason"] == breakers.RESET_REASON
+
+
+def test_breaker_status_still_says_when_it_last_opened_once_closed_again(account):
+    breaker = breaker_for(account)
+    open_then_cool_down(breaker)
+    opened_at = breaker_status(account)["opened_at"]
+    assert breaker.allow()
+    breaker.record_call(None)
+    status = breaker_status(account)
+    assert (status["state"], status["opened_at"], status["open_until"]) == (CLOSED, opened_at, None)
