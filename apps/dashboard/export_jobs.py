@@ -28,8 +28,8 @@ logger = logging.getLogger(__name__)
 IGNORED_PARAMS = {"p", "_changelist_filters"}  # paging does not change what is exported
 BAD_FILTERS = "The changelist filters are not valid; open the list again and export from there."
 QUEUE_UNAVAILABLE = "The job queue (Redis) could not be reached, so this export never started. Export again later."
-# The last line of a streamed file whose export died: the status line went out long before, so the
-# file itself must say it is incomplete. The reason's text stays in the record (staff only).
+# The last line of a streamed file whose export died: the 200 went out with the header row, so only
+# the file itself can still say it is incomplete. The reason's text stays in the record (staff only).
 STREAM_FAILED_LINE = "EXPORT FAILED after {rows} rows ({kind}): this file is incomplete. See Exports in the admin."
 UNWRITABLE_LOG = "export %s: rows with a time before year 1 are written with that time empty: ids %s"
 PROGRESS_EVERY = 20_000
@@ -62,7 +62,7 @@ def stream_response(record: ExportRecord, header: list[str], rows) -> StreamingH
     def body():
         try:
             yield from csv_chunks(header, rows, counter)
-        except Exception as exc:  # the 200 went out with the header: only the file can still say it
+        except Exception as exc:  # see STREAM_FAILED_LINE
             logger.exception("streamed export %s failed after %d rows", record.pk, counter[0])
             export_fail(record_id=record.pk, reason=failure_reason(exc), rows=counter[0])
             yield failed_line(counter[0], exc)
