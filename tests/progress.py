@@ -8,8 +8,10 @@ due) and fail only when it has not moved for `stall_seconds`, naming what was st
     wait_for_progress(reported, lambda n: n == 1000, what="conversions reported")
     wait_for_progress(measure, done, step=run_one_burst, what=..., details=lambda: log[-2000:])
 
-`measure` returns any comparable value (a number, a tuple); `done(value)` says when to stop;
-`step` runs between samples (an in-process burst worker), otherwise the helper sleeps `interval`.
+`measure` returns a hashable value (a number, a tuple); `done(value)` says when to stop; `step`
+runs between samples (an in-process burst worker), otherwise the helper sleeps `interval`.
+Progress is a value not seen before: a measure going round in a loop (a circuit breaker probing
+forever, a countdown to the same retry again and again) stalls just as a frozen one does.
 """
 
 from __future__ import annotations
@@ -37,14 +39,15 @@ def wait_for_progress(
 ) -> Any:
     """Sample measure() until done(value); return the last value. Fail when it stalls."""
     value = measure()
-    moved_at = clock()
+    seen, moved_at = {value}, clock()
     while not done(value):
         if step is not None:
             step()
         sleep(interval)
-        latest = measure()
-        if latest != value:
-            value, moved_at = latest, clock()
+        value = measure()
+        if value not in seen:
+            seen.add(value)
+            moved_at = clock()
         elif clock() - moved_at >= stall_seconds:
             message = STALLED.format(what=what, seconds=stall_seconds, value=value)
             raise AssertionError(message + (f"\n{details()}" if details else ""))
@@ -54,8 +57,9 @@ def wait_for_progress(
 def countdown(due_in: float | None, *, horizon: float = STALL_SECONDS) -> float | None:
     """Seconds left before something scheduled is due, as a measure that moves while time passes.
 
-    Waiting for a retry's backoff is progress, but only up to `horizon`: a job scheduled further
-    away reads as a constant, so a wrong schedule (an hour instead of a second) still stalls.
+    Waiting out a retry's backoff is progress, but only up to `horizon`: a job scheduled further
+    away reads as a constant, so a wrong schedule (an hour instead of a second) still stalls; and
+    a countdown repeating values already seen (the same short retry, again) is no progress.
     """
     if due_in is None:
         return None

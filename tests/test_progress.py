@@ -55,6 +55,17 @@ def test_a_measure_that_stops_moving_partway_fails_one_stall_period_after_its_la
     assert 45 <= fake.now < 45.2
 
 
+def test_a_measure_going_round_in_a_loop_stalls_like_a_frozen_one():
+    fake = FakeTime()
+    # A breaker that opens, cools down and probes forever: the same few values, again and again.
+    with pytest.raises(AssertionError, match="the breaker made no progress for 5 s"):
+        wait_for_progress(
+            lambda: ("open", int(fake.now) % 3), lambda v: v[0] == "closed", what="the breaker", stall_seconds=5,
+            clock=fake.clock, sleep=fake.sleep,
+        )  # fmt: skip
+    assert 7 <= fake.now < 7.2  # the last new value at 2 s, then 5 s of values seen before
+
+
 def test_the_failure_carries_the_details_the_caller_gives():
     fake = FakeTime()
     with pytest.raises(AssertionError, match="worker log tail"):

@@ -39,8 +39,8 @@ def burst(
 ) -> Any:
     """Run rq's SimpleWorker (scheduler included) in bursts until done(measure()).
 
-    Progress is the measure, or the countdown to the next scheduled job: a retry waiting out its
-    backoff is not stuck. Fails only when neither has moved for the stall period."""
+    Progress is a new value of the measure, or of the countdown to the next scheduled job: a retry
+    waiting out its backoff is not stuck, but a breaker probing on the same cool-down forever is."""
     burst_once()
     if measure is None:
         return None
