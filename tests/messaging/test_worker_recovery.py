@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import django_rq
 import pytest
+from django.db import connection
 from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
@@ -187,3 +188,42 @@ def test_a_scheduled_retry_runs_within_seconds_of_its_time_after_the_scheduler_w
 
     assert "taking over the scheduler lock of queue reports" in second.output()
     assert simulator_counts(simulator, [conversion]) == [1]
+
+
+def terminate_other_backends() -> int:
+    """What an operator's pg_terminate_backend (or a failover) does to every worker's connection."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_job_whose_database_connection_is_cut_gives_its_rows_back_and_finishes_the_run(
+    rq_redis, shared_database, simulator, simulated_account, processes, tmp_path, artifacts
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("terminating a backend is a PostgreSQL fault; SQLite has no server connection to cut")
+    account = simulated_account(Provider.PLIVO, report_rate_limit=10_000)
+    conversions = convert(sent_messages(simulator, account, 600))
+    simulator.set_faults(provider="plivo", latency_ms=25)
+    enqueue_backlog(account, conversions)
+    url = services.test_redis_url()
+    busy = worker(shared_database, url, tmp_path / "worker.log", "default", "reports")
+    processes.extend([busy, cron(shared_database, url, tmp_path / "cron.log")])
+    wait_for_progress(lambda: (reported(), busy.size()), lambda v: v[0] >= 150, what="reports before the cut")
+
+    assert terminate_other_backends() > 0
+    cut = time.monotonic()
+    wait_for_progress(
+        lambda: (reported(), held(), countdown(lease_lapses_in())),
+        lambda v: v[0] == 600,
+        what="reports after the connections were cut",
+        details=lambda: busy.output()[-2000:],
+    )
+    drained = time.monotonic() - cut
+    record_figure(artifacts, f"PostgreSQL backends terminated mid-run: drained {drained:.1f} s after the cut")
+
+    assert busy.alive
+    assert_each_reported_and_repeats_counted(simulator, 600)
