@@ -16,21 +16,18 @@ import socket
 import subprocess
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 from django.conf import settings
 
+from bench.processes import free_port
+from tests.progress import cpu_ticks, wait_for_progress
+
 ROOT = Path(__file__).resolve().parents[2]
-STALL_SECONDS = 90  # nothing answered for this long: the server hangs
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+STALL_SECONDS = 90  # no answer for this long: the server hangs (a request's own timeout too)
 
 
 class Gunicorn:
@@ -57,9 +54,14 @@ class Gunicorn:
         )
 
     def __enter__(self) -> Gunicorn:
-        while not self._listening():
-            assert self.process.poll() is None, f"gunicorn exited: {self.output()}"
-            time.sleep(0.1)
+        def sample() -> tuple:
+            return self._listening(), self.process.poll(), cpu_ticks(self.process.pid)
+
+        def started(value: tuple) -> bool:
+            assert value[1] is None, f"gunicorn exited: {self.output()}"
+            return value[0]
+
+        wait_for_progress(sample, started, what="gunicorn start-up", details=self.output)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -94,8 +96,11 @@ def post_all(server: Gunicorn, token: str, path: str, bodies: list) -> Run:
 
     with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
         futures = [pool.submit(post, body) for body in bodies]
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=STALL_SECONDS, return_when=FIRST_COMPLETED)
-            assert done, f"no answer for {STALL_SECONDS} s, {len(pending)} waiting: {server.output()[-2000:]}"
+        wait_for_progress(
+            lambda: sum(future.done() for future in futures),
+            lambda answered: answered == len(futures),
+            what=f"answers to POST /api/v1/{path}",
+            stall_seconds=STALL_SECONDS,
+            details=lambda: server.output()[-3000:],
+        )
     return Run([future.result() for future in futures], time.monotonic() - start)

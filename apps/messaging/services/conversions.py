@@ -156,7 +156,7 @@ def _finish(results: list[ItemResult], new: list, ids: list[int | None], batch_d
     for result, message_id in batch_duplicates:
         result.id = by_message[message_id]
     created = set(ids)
-    repeated = {r.id for r in results if r.outcome == Outcome.DUPLICATE and r.id not in created}
+    repeated = {r.id for r in results if r.outcome == Outcome.DUPLICATE and r.id is not None and r.id not in created}
     if repeated:
         sql.count_duplicate_submissions(sorted(repeated))
 
