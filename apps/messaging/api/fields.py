@@ -17,10 +17,10 @@ from smsdash.boundary import text_rule
 
 TEXT, PHONE, MOMENT, DAY_OR_MOMENT, BOOLEAN, CHOICE = "text", "phone", "moment", "day", "boolean", "choice"
 
-# RFC 3339 with its fields bounded (year 1000-9999, no leap second), the shape both the schema and the
+# RFC 3339 with its fields bounded (no leap second), the shape both the schema and the
 # parser accept; the window (INPUT_EARLIEST_DATE .. a few minutes ahead, offsets within ±14:00) is the
 # boundary's moment_rule.
-_DATE = "[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_DATE = "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 _TIME = r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
 MOMENT_PATTERN = f"^{_DATE}{_TIME}$"
 DAY_OR_MOMENT_PATTERN = f"^({_DATE}({_TIME})?)?$"  # stats: a day, a moment, or empty for the default

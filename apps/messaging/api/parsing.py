@@ -92,7 +92,7 @@ def read_moment(field: Field, value: str) -> tuple[datetime | None, str | None]:
         return None, BAD_DATETIME
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:  # the pattern has the shape; the calendar decides whether the day exists
+    except ValueError:  # the pattern has the shape; the calendar has no 2026-02-30 and no year 0
         return None, NO_SUCH_DAY
     return moment, moment_rule(moment)
 

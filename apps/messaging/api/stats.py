@@ -62,12 +62,15 @@ def _moment(field: Field, value: str) -> tuple[datetime | None, str | None]:
     return moment, moment_rule(moment, now=LATEST)
 
 
+NAMES = (*(f.name for f in PARAMS), "group_by")
+ACCEPTED = ", ".join(NAMES)
+
+
 def _unknown_or_repeated(params) -> dict[str, str]:
-    names = [*(f.name for f in PARAMS), "group_by"]
     errors = {}
     for name in params:
-        if name not in names:
-            errors[name[:64]] = UNKNOWN_PARAMETER.format(names=", ".join(names))
+        if name not in NAMES:
+            errors[name[:64]] = UNKNOWN_PARAMETER.format(names=ACCEPTED)
         elif len(params.getlist(name)) > 1:
             errors[name] = REPEATED
     return errors
