@@ -58,10 +58,10 @@ run: demo
 	fi
 
 # Debian packages the tests use: Chromium for the browser tests (Playwright's own browser download
-# cannot work here) and openssl for the TLS tests' certificate.
-TEST_PACKAGES = chromium openssl
+# cannot work here), openssl for the TLS tests' certificate, curl for the README's examples.
+TEST_PACKAGES = chromium openssl curl
 test-packages:
-	@if [ ! -x $(CHROMIUM) ] || ! command -v openssl >/dev/null 2>&1; then \
+	@if [ ! -x $(CHROMIUM) ] || ! command -v openssl >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then \
 		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 			(apt-get install -y -qq $(TEST_PACKAGES) >/dev/null 2>&1 || \
 			 (apt-get update -qq && apt-get install -y -qq $(TEST_PACKAGES) >/dev/null)) || true; \
