@@ -21,7 +21,7 @@ from django.utils.text import Truncator
 
 from apps.messaging import stored_times
 
-OUTSIDE_WINDOW = "{stored} (outside {earliest} .. {latest}: left out of the dashboard)"
+OUTSIDE_WINDOW = "{stored} (outside {earliest} .. {latest})"
 
 
 def _inside_name(field: str) -> str:
