@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from apps.dashboard.export import CsvExportMixin
+from apps.messaging.admin_filters import ClaimFilter, PossibleRepeatFilter, possible_repeats
 from apps.messaging.admin_times import StoredTimesAdminMixin, shown_time
 from apps.messaging.api.admin import (  # issue 4: API tokens, re-send, circuit state
     CONVERSION_READONLY,
@@ -53,10 +54,19 @@ class ConversionAdmin(StoredTimesAdminMixin, CsvExportMixin, LargeTableAdminMixi
         "report_attempts",
         "last_error",
         "reported_at",
+        possible_repeats,
         breaker_state,  # issue 4
     ]
     actions = [resend_conversions, report_pending_now]  # issue 4
-    list_filter = ["message__account__provider", "message__account", "status", "report_state", "converted_at"]
+    list_filter = [
+        "message__account__provider",
+        "message__account",
+        "status",
+        "report_state",
+        PossibleRepeatFilter,
+        ClaimFilter,
+        "converted_at",
+    ]
     search_fields = ["=message__phone", "=message__provider_message_id", "=message__template_code"]
     date_hierarchy = "converted_at"
     list_select_related = ["message", "message__account"]
