@@ -170,6 +170,12 @@ DASHBOARD_DROP_MIN_Z = envint("DASHBOARD_DROP_MIN_Z", "4")
 DASHBOARD_BASELINE_DAYS = envint("DASHBOARD_BASELINE_DAYS", "14")
 DASHBOARD_ALERT_EMAILS = envlist("DASHBOARD_ALERT_EMAILS", "")
 DASHBOARD_ALERT_WEBHOOK_URL = os.environ.get("DASHBOARD_ALERT_WEBHOOK_URL", "")
+# Operational alerts (apps/dashboard/ops_alerts.py), sent through the same e-mail and webhook: no
+# worker alive, a pending report older than BACKLOG_MINUTES, a breaker open longer than
+# BREAKER_OPEN_MINUTES. A worker silent this long is taken for dead (ResilientWorker beats every 5 s).
+OPS_ALERT_BACKLOG_MINUTES = envint("OPS_ALERT_BACKLOG_MINUTES", "10")
+OPS_ALERT_BREAKER_OPEN_MINUTES = envint("OPS_ALERT_BREAKER_OPEN_MINUTES", "5")
+OPS_WORKER_SILENT_SECONDS = envint("OPS_WORKER_SILENT_SECONDS", "30")
 # CSV exports larger than this run as a background job instead of streaming in the request.
 DASHBOARD_EXPORT_STREAM_LIMIT = envint("DASHBOARD_EXPORT_STREAM_LIMIT", "1000000")
 DASHBOARD_EXPORT_DIR = Path(os.environ.get("DASHBOARD_EXPORT_DIR", VAR_DIR / "exports"))
