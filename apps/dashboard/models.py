@@ -132,3 +132,38 @@ class ExportRecord(models.Model):
         if self.state == ExportState.DONE:
             return 100
         return min(99, int(100 * self.rows / self.total)) if self.total else 0
+
+
+class OpsKind(models.TextChoices):
+    NO_WORKER = "no_worker", "No worker alive"
+    REDIS = "redis", "Redis unreachable"
+    BACKLOG = "backlog", "Reports waiting too long"
+    BREAKER = "breaker", "Breaker open too long"
+
+
+class OpsIncident(models.Model):
+    """An operational problem from the check that first saw it to the one that saw it clear
+    (apps/dashboard/ops_alerts.py): alerted once when opened, a recovery note once when cleared."""
+
+    key = models.CharField(max_length=64, help_text="What is wrong and where, e.g. 'breaker:3'.")
+    kind = models.CharField(max_length=16, choices=OpsKind.choices)
+    account = models.ForeignKey(ProviderAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    summary = models.CharField(max_length=200)
+    detail = models.TextField(blank=True)
+    opened_at = models.DateTimeField()
+    notified_at = models.DateTimeField(null=True, blank=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    recovery_notified_at = models.DateTimeField(null=True, blank=True)
+    notify_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            # Two checkers (the cron job and ops_watch) may see the same problem at once: one row wins.
+            models.UniqueConstraint(
+                fields=["key"], condition=models.Q(cleared_at__isnull=True), name="opsincident_one_open_per_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary
