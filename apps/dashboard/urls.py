@@ -1,11 +1,12 @@
 from django.urls import path
 
-from apps.dashboard import charts, export_views, views
+from apps.dashboard import charts, export_views, health_views, views
 
 app_name = "dashboard"
 
 urlpatterns = [
     path("", views.dashboard, name="index"),
+    path("health/", health_views.health_panel, name="health"),
     path("data/conversion/", charts.ConversionChartView.as_view(), name="chart-conversion"),
     path("data/delivery/", charts.DeliveryChartView.as_view(), name="chart-delivery"),
     path("data/comparison/", charts.ComparisonChartView.as_view(), name="chart-comparison"),
