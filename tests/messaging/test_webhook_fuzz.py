@@ -166,7 +166,7 @@ def in_provider_shape(provider: str, response) -> bool:
     return 200 <= response.status_code < 300 or isinstance(body.get("error"), str)
 
 
-def check(provider: str, send, answers: Counter) -> None:
+def check(provider: str, send, answers: Counter) -> int:
     """Send one request in a savepoint rolled back afterwards; check the answer and what it wrote."""
     with transaction.atomic():
         before = snapshot()
@@ -178,6 +178,7 @@ def check(provider: str, send, answers: Counter) -> None:
             assert snapshot() == before, "a refused request wrote something"
         assert stored_rows_pass_the_boundary()
         transaction.set_rollback(True)
+    return response.status_code
 
 
 def fuzz_settings(test):
@@ -207,7 +208,7 @@ def known_messages(db):
 def answers():
     counts: Counter = Counter()
     yield counts
-    print(f"\nwebhook fuzz: {sum(counts.values())} requests")
+    print(f"\nwebhook fuzz: {sum(n for (p, _), n in counts.items() if p in Provider)} requests")
     for (provider, status), count in sorted(counts.items()):
         print(f"  {provider:8} {status} {count}")
 
@@ -232,12 +233,18 @@ def test_fuzzed_json_receipts_get_no_server_error_and_the_providers_answer(
     assert sum(seen.values()) == EXAMPLES
 
 
-def plivo_request(client, account, form: dict, signing: str, nonce: str):
+def plivo_request(client, account, method: str, form: dict, signing: str, nonce: str):
+    """Plivo's callback as a POST form or a GET query (C.4), signed over what Django will read
+    (invalid UTF-8 replaced), as Plivo signs what it sends."""
     url = webhooks.webhook_path(account)
-    body = urlencode(form, encoding="utf-8", errors="surrogatepass")
-    # Signed over the fields as Django reads them (invalid UTF-8 replaced), as Plivo signs what it sends.
-    params = {key: values for key, values in QueryDict(body).lists()}
-    base = formats.plivo_v3_base("POST", f"http://testserver{url}", params)
+    encoded = urlencode(form, encoding="utf-8", errors="surrogatepass")
+    if method == "GET":
+        url, body = f"{url}?{encoded}", ""
+        base = formats.plivo_v3_base("GET", f"http://testserver{url}", {})
+    else:
+        body = encoded
+        params = {key: values for key, values in QueryDict(body).lists()}
+        base = formats.plivo_v3_base("POST", f"http://testserver{url}", params)
     signature = {
         "signed": formats.plivo_v3_signature(base=base, nonce=nonce, auth_token=account.key_secret),
         "forged": formats.plivo_v3_signature(base=base, nonce=nonce, auth_token="someone-else"),
@@ -245,19 +252,25 @@ def plivo_request(client, account, form: dict, signing: str, nonce: str):
         "unsigned": "",
     }[signing]
     headers = {"X-Plivo-Signature-V3": signature, "X-Plivo-Signature-V3-Nonce": nonce} if signature else {}
+    if method == "GET":
+        return client.get(url, headers=headers)
     return client.post(url, body, content_type="application/x-www-form-urlencoded", headers=headers)
 
 
 def test_fuzzed_plivo_callbacks_get_no_server_error_and_a_2xx_or_a_stated_refusal(client, known_messages, answers):
     account = known_messages[Provider.PLIVO]
     seen: Counter = Counter()
+    by_method: Counter = Counter()
 
     @fuzz_settings
-    @given(form=PLIVO_FORM, signing=SIGNING, nonce=NONCES)
-    def run(form: dict, signing: str, nonce: str):
-        check(Provider.PLIVO, lambda: plivo_request(client, account, form, signing, nonce), seen)
+    @given(method=st.sampled_from(["POST", "POST", "GET"]), form=PLIVO_FORM, signing=SIGNING, nonce=NONCES)
+    def run(method: str, form: dict, signing: str, nonce: str):
+        status = check(Provider.PLIVO, lambda: plivo_request(client, account, method, form, signing, nonce), seen)
+        by_method[(method, status)] += 1
 
     run()
     answers.update(seen)
+    answers.update({(f"plivo {method}", status): count for (method, status), count in by_method.items()})
     assert seen[(Provider.PLIVO, 200)] and seen[(Provider.PLIVO, 400)] and seen[(Provider.PLIVO, 403)], seen
+    assert by_method[("GET", 200)] and by_method[("POST", 200)], by_method  # both signed paths reach the parser
     assert sum(seen.values()) == EXAMPLES
