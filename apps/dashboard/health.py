@@ -126,7 +126,8 @@ def workers(connection: redis.Redis, now: datetime) -> list[WorkerRow]:
     rows = []
     for worker in Worker.all(connection=connection):
         alive = _recent(worker.last_heartbeat, now, settings.OPS_WORKER_SILENT_SECONDS)
-        state = str(getattr(worker.state, "value", worker.state))
+        raw_state = worker.get_state()
+        state = str(getattr(raw_state, "value", raw_state))
         rows.append(
             WorkerRow(
                 name=worker.name,
