@@ -159,22 +159,29 @@ def _record(drop: Drop) -> DropAlert | None:
 
 def alert_notify(*, alert: DropAlert) -> None:
     """E-mail and/or POST the alert; the outcome is stored on the alert."""
-    errors = []
     subject, body = _message(alert)
+    errors = notify_channels(subject, body, _payload(alert, subject))
+    alert.notified_at = timezone.now()
+    alert.notify_error = " ".join(errors)
+    alert.save(update_fields=["notified_at", "notify_error"])
+
+
+def notify_channels(subject: str, body: str, payload: dict) -> list[str]:
+    """Send to the configured e-mail addresses and webhook; the failures in words (never the
+    webhook's URL, which may carry a token). Drop alerts and operational alerts both use it."""
+    errors = []
     if settings.DASHBOARD_ALERT_EMAILS:
         try:
             send_mail(subject, body, None, settings.DASHBOARD_ALERT_EMAILS)
         except Exception as exc:  # a broken mail server must not lose the webhook
             errors.append(f"E-mail failed: {exc}")
     if settings.DASHBOARD_ALERT_WEBHOOK_URL:
-        errors.extend(_post_webhook(alert, subject))
-    alert.notified_at = timezone.now()
-    alert.notify_error = " ".join(errors)
-    alert.save(update_fields=["notified_at", "notify_error"])
+        errors.extend(_post_webhook(payload))
+    return errors
 
 
-def _post_webhook(alert: DropAlert, subject: str) -> list[str]:
-    payload = {
+def _payload(alert: DropAlert, subject: str) -> dict:
+    return {
         "text": subject,
         "provider": alert.provider,
         "country": alert.country,
@@ -187,6 +194,9 @@ def _post_webhook(alert: DropAlert, subject: str) -> list[str]:
         "baseline_rate": alert.baseline_rate,
         "drop_percent": alert.drop_percent,
     }
+
+
+def _post_webhook(payload: dict) -> list[str]:
     try:
         response = requests.post(settings.DASHBOARD_ALERT_WEBHOOK_URL, json=payload, timeout=WEBHOOK_TIMEOUT)
     except requests.RequestException as exc:
