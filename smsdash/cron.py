@@ -10,6 +10,7 @@ from __future__ import annotations
 from rq import cron
 
 from apps.dashboard.jobs import drops_check_job, rollups_refresh_job
+from apps.dashboard.ops_alerts import ops_check_job
 from apps.messaging.jobs import release_dead_claims, sweep_pending_conversions
 from apps.providers.sync.jobs import sync_schedule_job
 from apps.sms_templates.jobs import template_submission_sweep_job
@@ -29,6 +30,9 @@ PERIODIC_JOBS = [
     # Give back the rows of workers that died, once their claim lease lapsed (CLAIM_TIMEOUT_SECONDS):
     # on "default", which workers take first, so a long reports queue does not hold it back.
     (release_dead_claims, "default", 10),
+    # Alert (e-mail, webhook) once when reports wait too long or a breaker stays open, and when it
+    # clears. That no worker is alive is seen by `manage.py ops_watch`, which needs no worker.
+    (ops_check_job, "default", 60),
 ]
 
 for func, queue_name, interval in PERIODIC_JOBS:
