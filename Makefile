@@ -47,11 +47,11 @@ run: demo
 	@mkdir -p var
 	@if [ -n "$$REDIS_URL" ]; then \
 		echo "Jobs: Redis at $$REDIS_URL"; \
-		$(VENV)/bin/honcho -f Procfile start web simulator worker cron; \
+		$(VENV)/bin/honcho -f Procfile start web simulator worker cron watch; \
 	elif command -v redis-server >/dev/null 2>&1; then \
 		echo "Jobs: private Redis on 127.0.0.1:$(PRIVATE_REDIS_PORT) (var/redis)"; \
 		REDIS_URL=redis://127.0.0.1:$(PRIVATE_REDIS_PORT)/0 PRIVATE_REDIS_PORT=$(PRIVATE_REDIS_PORT) \
-			$(VENV)/bin/honcho -f Procfile start web simulator redis worker cron; \
+			$(VENV)/bin/honcho -f Procfile start web simulator redis worker cron watch; \
 	else \
 		echo "Jobs: no redis-server found, background jobs run inline (the admin says so)."; \
 		$(VENV)/bin/honcho -f Procfile start web simulator periodic; \
