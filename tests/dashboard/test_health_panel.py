@@ -95,7 +95,8 @@ def test_the_oldest_pending_report_reads_as_an_age_with_the_exact_time_on_hover(
     ids = pending_backlog(account, 3)
     three_hours_ago = timezone.now() - timedelta(hours=3, seconds=30)
     Conversion.objects.filter(pk=ids[0]).update(created_at=three_hours_ago)
-    oldest = re.search(r'<td class="oldest">(.*?)</td>', account_row(panel(client), account)).group(1)
+    row = account_row(panel(client), account)
+    oldest = re.search(r'<td class="oldest" data-label="Oldest pending">(.*?)</td>', row).group(1)
     local = timezone.localtime(three_hours_ago, timezone=timezone.get_fixed_timezone(8 * 60))
     assert f'title="{local:%Y-%m-%d %H:%M:%S} CST"' in oldest
     assert ">3\xa0hours ago</time>" in oldest
@@ -124,7 +125,8 @@ def test_an_open_breaker_shows_its_state_since_when_and_why(client, root):
     assert "<strong>open</strong>" in row
     assert "closed → open" in row
     assert "5 consecutive failures, the last: transient: HTTP 503" in row
-    assert "just now</time>" in row  # not closed since: the opening a moment ago
+    assert re.search(r"<td data-label=\"Not closed since\"><time [^>]+>\d+\xa0seconds? ago</time></td>", row)
+    assert re.search(r"next probe <time [^>]+>in (29|30)\xa0seconds</time>", row)
 
 
 def test_a_closed_breaker_keeps_its_last_transitions_in_view(client, root, settings):

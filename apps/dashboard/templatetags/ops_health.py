@@ -9,7 +9,7 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.timesince import timesince
+from django.utils.timesince import timesince, timeuntil
 
 from apps.dashboard import health
 
@@ -24,18 +24,25 @@ def figure(value) -> str:
 
 @register.simple_tag
 def ago(moment: datetime | None, empty: str = "—") -> str:
-    """A <time> reading "3 minutes ago", its exact time (site time zone) in the title on hover."""
+    """A <time> reading "3 minutes ago" (or "in 25 seconds"), its exact time (site time zone) on hover."""
     if moment is None:
         return empty
     local = timezone.localtime(moment)
-    now = timezone.now()
-    words = "just now" if abs((now - moment).total_seconds()) < 60 else f"{timesince(moment, now)} ago"
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
         moment.isoformat(),
         local.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        words,
+        _words(moment, timezone.now()),
     )
+
+
+def _words(moment: datetime, now: datetime) -> str:
+    """'42 minutes ago', 'in 25 seconds': seconds under a minute, where heartbeats and cool-downs live."""
+    seconds = round((now - moment).total_seconds())
+    if abs(seconds) < 60:
+        unit = "second" if abs(seconds) == 1 else "seconds"
+        return f"{seconds}\xa0{unit} ago" if seconds >= 0 else f"in {-seconds}\xa0{unit}"
+    return f"{timesince(moment, now)} ago" if seconds > 0 else f"in {timeuntil(moment, now)}"
 
 
 @register.inclusion_tag("dashboard/health_summary.html")
