@@ -90,14 +90,18 @@ class QueueHealth:
 
 def panel_connection() -> redis.Redis:
     """A connection with timeouts, to the Redis the queues use."""
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
+    url = settings.RQ_QUEUES["default"]["URL"]
+    return redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
 
 
 def queue_health(*, now: datetime | None = None) -> QueueHealth:
     if settings.JOBS_INLINE:
         return QueueHealth(mode=INLINE)
     now = now or timezone.now()
-    connection = panel_connection()
+    try:
+        connection = panel_connection()
+    except ValueError as error:  # a malformed URL: say so rather than fail the page
+        return QueueHealth(mode=UNREACHABLE, error=REDIS_AWAY.format(error=error))
     try:
         connection.ping()
         return QueueHealth(

@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.dashboard import health
 from apps.messaging.models import Conversion, ConversionStatus, SentMessage
 from apps.providers import breaker as breakers
 from apps.providers.models import Provider
@@ -25,7 +26,10 @@ PANEL = "dashboard:health"
 
 
 @pytest.fixture(autouse=True)
-def fresh_breakers():
+def fresh_breakers(settings):
+    """Jobs inline unless a test says otherwise: breakers in this process, cleared around each test."""
+    settings.REDIS_URL = ""
+    settings.JOBS_INLINE = True
     breakers._LocalStore.states.clear()
     breakers._LocalStore.transitions.clear()
     yield
@@ -173,3 +177,20 @@ def test_the_admin_index_and_accounts_list_show_the_headline_figures(client, roo
     assert "20\xa0minutes ago</time>" in summary
     assert "breaker not closed: Tencent prod (open)" in summary
     assert f'href="{reverse(PANEL)}"' in summary
+
+
+def test_a_failing_summary_leaves_the_admin_index_working_and_says_so(client, root, monkeypatch):
+    def broken():
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(health, "summary", broken)
+    client.login(username="root", password=PASSWORD)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    assert "The health figures could not be read (the error is in the log)." in response.content.decode()
+
+
+def test_a_malformed_queue_url_is_said_on_the_panel_instead_of_failing_it(client, root, settings):
+    settings.JOBS_INLINE = False
+    settings.RQ_QUEUES = {name: {"URL": "127.0.0.1:6379"} for name in ("default", "reports", "sync")}
+    assert "Redis does not answer (Redis URL must specify one of the following schemes" in panel(client)

@@ -4,6 +4,7 @@ provider accounts list."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django import template
@@ -13,6 +14,7 @@ from django.utils.timesince import timesince, timeuntil
 
 from apps.dashboard import health
 
+logger = logging.getLogger(__name__)
 register = template.Library()
 
 
@@ -47,4 +49,9 @@ def _words(moment: datetime, now: datetime) -> str:
 
 @register.inclusion_tag("dashboard/health_summary.html")
 def health_summary():
-    return {"summary": health.summary()}
+    # Shown above other pages: whatever fails here is logged and said, never a failed page.
+    try:
+        return {"summary": health.summary()}
+    except Exception:
+        logger.exception("the health summary could not be read")
+        return {"summary": None}

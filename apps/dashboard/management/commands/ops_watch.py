@@ -19,8 +19,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, once: bool, **options):
         while True:
-            close_old_connections()  # a database restart between checks must not end the watch
             run_inline(ops_check_job)
             if once:
                 return
             time.sleep(CHECK_SECONDS)
+            close_old_connections()  # a database restarted meanwhile must not end the watch
