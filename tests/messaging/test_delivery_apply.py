@@ -136,3 +136,17 @@ def test_pending_messages_older_than_the_query_window_expire(provider, window_da
     assert delivery_expire_stale(account=account, now=now) == 1
     statuses = {m.pk: m.delivery_status for m in account.messages.all()}
     assert statuses == {too_old.pk: "expired", in_window.pk: "pending", delivered_old.pk: "delivered"}
+
+
+def test_a_contradicting_receipt_is_ignored_and_logged_with_what_an_operator_searches_by(caplog):
+    message = make_message()
+    delivery_apply(account=message.account, records=[delivered(message)])
+    with caplog.at_level("INFO", logger="apps.messaging.delivery.services"):
+        delivery_apply(account=message.account, records=[delivered(message, state=DeliveryState.FAILED)])
+    message.refresh_from_db()
+    assert message.delivery_status == "delivered"
+    account = message.account
+    assert caplog.messages == [
+        f"Ignored a failed receipt for {account.provider} message {message.provider_message_id} of account "
+        f"{account.name} (id {account.pk}): already delivered (row {message.pk})"
+    ]

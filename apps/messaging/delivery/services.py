@@ -73,7 +73,7 @@ def delivery_apply(
             _receipt_store(account=account, record=record, source=source)
             result.unmatched += 1
         elif record.state == DeliveryState.PENDING or message.delivery_status in FINAL_STATES:
-            _log_contradiction(message, record)
+            _log_contradiction(account, message, record)
             result.unchanged += 1
         else:
             finals[message.pk] = (message, record)
@@ -105,10 +105,23 @@ def _apply_final(pairs) -> int:
     return applied
 
 
-def _log_contradiction(message: SentMessage, record: DeliveryRecord) -> None:
+CONTRADICTION = "Ignored a %s receipt for %s message %s of account %s (id %s): already %s (row %s)"
+
+
+def _log_contradiction(account: ProviderAccount, message: SentMessage, record: DeliveryRecord) -> None:
     if record.state != DeliveryState.PENDING and message.delivery_status != record.state.value:
-        # Providers do not take back a final status; keep the first and say so.
-        logger.info("ignored %s for message %s, already %s", record.state, message.pk, message.delivery_status)
+        # Providers do not take back a final status; keep the first and say so, naming what an
+        # operator searches by (the provider's message id), not only our primary key.
+        logger.info(
+            CONTRADICTION,
+            record.state.value,
+            account.provider,
+            message.provider_message_id,
+            account.name,
+            account.pk,
+            message.delivery_status,
+            message.pk,
+        )
 
 
 def receipt_fingerprint(record: DeliveryRecord) -> str:
