@@ -45,7 +45,9 @@ class AlibabaConversionApi(models.TextChoices):
 
 
 class AlibabaTemplateApi(models.TextChoices):
-    LEGACY = "legacy", "AddSmsTemplate / QuerySmsTemplate (deprecated)"
+    # Alibaba's Chinese API directory (help.aliyun.com/zh/sms/developer-reference/api-dysmsapi-2017-05-25-dir)
+    # lists AddSmsTemplate and QuerySmsTemplate as offline (已下线): the current pair is the default.
+    LEGACY = "legacy", "AddSmsTemplate / QuerySmsTemplate (offline at Alibaba)"
     CURRENT = "current", "CreateSmsTemplate / GetSmsTemplate"
 
 
@@ -81,7 +83,7 @@ class ProviderAccount(models.Model):
         max_length=24, choices=AlibabaConversionApi.choices, default=AlibabaConversionApi.SMS_CONVERSION
     )
     alibaba_template_api = models.CharField(
-        max_length=16, choices=AlibabaTemplateApi.choices, default=AlibabaTemplateApi.LEGACY
+        max_length=16, choices=AlibabaTemplateApi.choices, default=AlibabaTemplateApi.CURRENT
     )
     conversion_allowlisted = models.BooleanField(
         "conversion reporting enabled",
