@@ -45,8 +45,8 @@ class AlibabaConversionApi(models.TextChoices):
 
 
 class AlibabaTemplateApi(models.TextChoices):
-    # Alibaba's Chinese API directory (help.aliyun.com/zh/sms/developer-reference/api-dysmsapi-2017-05-25-dir)
-    # lists AddSmsTemplate and QuerySmsTemplate as offline (已下线): the current pair is the default.
+    # Alibaba's Chinese API directory lists AddSmsTemplate and QuerySmsTemplate as offline (已下线):
+    # help.aliyun.com/zh/sms/developer-reference/api-dysmsapi-2017-05-25-dir-template-management
     LEGACY = "legacy", "AddSmsTemplate / QuerySmsTemplate (offline at Alibaba)"
     CURRENT = "current", "CreateSmsTemplate / GetSmsTemplate"
 
