@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from apps.providers.clients import CLIENTS
 from apps.providers.models import Provider, ProviderAccount
 from apps.sms_templates import rules
 
@@ -16,7 +17,20 @@ class TemplateType(models.TextChoices):
     INTERNATIONAL = "international", "International"
 
 
+class InternationalKind(models.TextChoices):
+    """What an international template is, which the providers file it as (Alibaba IntlType, Tencent SmsType)."""
+
+    VERIFICATION = "verification", "Verification code"
+    NOTIFICATION = "notification", "Notification"
+    PROMOTIONAL = "promotional", "Promotional"
+
+
 ENTERPRISE_ONLY_TYPES = {TemplateType.PROMOTIONAL, TemplateType.INTERNATIONAL}
+SIGN_NAME_MAX = 64
+SIGN_NAME_REQUIRED = (
+    "Sign name is required: {account} submits {type} templates with the sign name they are sent with "
+    "(Alibaba CreateSmsTemplate RelatedSignName)."
+)
 
 
 class TemplateStatus(models.TextChoices):
@@ -54,6 +68,17 @@ class SmsTemplate(models.Model):
     name = models.CharField(max_length=64)
     type = models.CharField(max_length=16, choices=TemplateType.choices)
     content = models.TextField()
+    sign_name = models.CharField(
+        max_length=SIGN_NAME_MAX,
+        blank=True,
+        help_text="The approved sign name messages with this template are sent with; Alibaba reviews them together.",
+    )
+    international_kind = models.CharField(
+        max_length=16,
+        choices=InternationalKind.choices,
+        default=InternationalKind.VERIFICATION,
+        help_text="International templates only: filed with the provider as this kind of message.",
+    )
     remark = models.CharField(
         max_length=255, help_text="For the provider's reviewers: the use case, at most 100 characters."
     )
@@ -95,6 +120,9 @@ class SmsTemplate(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(type__in=TemplateType.values), name="template_type_known"),
             models.CheckConstraint(condition=models.Q(status__in=TemplateStatus.values), name="template_status_known"),
+            models.CheckConstraint(
+                condition=models.Q(international_kind__in=InternationalKind.values), name="template_intl_kind_known"
+            ),
         ]
         permissions = [("review_smstemplate", "Can review templates and submit them to the provider")]
         verbose_name = "SMS template"
@@ -116,14 +144,20 @@ class SmsTemplate(models.Model):
                 errors["content"] = problem
         account = self.account if self.account_id else None
         if account is not None:
-            if account.provider == Provider.PLIVO:
-                errors["account"] = rules.NO_TEMPLATE_API.format(account=account.name)
-            elif self.type in ENTERPRISE_ONLY_TYPES and not account.is_enterprise:
-                errors.setdefault(
-                    "type", rules.ENTERPRISE_ONLY.format(type=TemplateType(self.type).label, account=account.name)
-                )
+            errors.update(self._account_errors(account))
         if errors:
             raise ValidationError(errors)
+
+    def _account_errors(self, account: ProviderAccount) -> dict[str, str]:
+        if account.provider == Provider.PLIVO:
+            return {"account": rules.NO_TEMPLATE_API.format(account=account.name)}
+        label = TemplateType(self.type).label if self.type in TemplateType.values else self.type
+        if self.type in ENTERPRISE_ONLY_TYPES and not account.is_enterprise:
+            return {"type": rules.ENTERPRISE_ONLY.format(type=label, account=account.name)}
+        needs_sign_name = CLIENTS[account.provider].template_needs_sign_name(account, self.type)
+        if needs_sign_name and not (self.sign_name or "").strip():
+            return {"sign_name": SIGN_NAME_REQUIRED.format(account=account.name, type=label.lower())}
+        return {}
 
 
 class TemplateTransition(models.Model):

@@ -4,6 +4,7 @@ international API. RPC-style actions, signed ACS3-HMAC-SHA256 or RPC HMAC-SHA1 p
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from urllib.parse import quote
@@ -32,7 +33,19 @@ VERSION = "2017-05-25"
 INTL_VERSION = "2018-05-01"
 INTL_REGIONS = {"ap-southeast-1", "ap-southeast-5", "eu-central-1"}
 CHINA_TIME = timezone(timedelta(hours=8), "CST")  # Alibaba files SendDate and times in China time (no DST)
+# CreateSmsTemplate's fields follow the SDK's request model, alibabacloud_dysmsapi20170525
+# models/_create_sms_template_request.py: TemplateType 0 verification, 1 notification, 2 promotional,
+# 3 international; IntlType (required for 3) 0 notification, 1 promotional, 2 verification;
+# RelatedSignName required for TemplateType 0, 1 and 2; TemplateRule required when there are variables.
 TEMPLATE_TYPES = {"verification": 0, "notification": 1, "promotional": 2, "international": 3}
+INTERNATIONAL_TYPE = 3
+INTL_TYPES = {"notification": 0, "promotional": 1, "verification": 2}
+SIGN_NAME_TYPES = ("verification", "notification", "promotional")
+# TemplateRule names a rule per variable (help.aliyun.com/document_detail/2806243.html): numberCaptcha
+# is a verification code of 4 to 6 digits (our codes); other_number2 the general "other number" rule.
+CODE_RULE = "numberCaptcha"
+OTHER_RULE = "other_number2"
+VARIABLE_RE = re.compile(r"\$\{([^{}]*)\}")
 SEND_STATES = {1: DeliveryState.PENDING, 2: DeliveryState.FAILED, 3: DeliveryState.DELIVERED}
 REVIEW_STATES = {
     "0": ReviewState.REVIEWING,
@@ -62,6 +75,13 @@ def local_phone(e164: str) -> str:
     """Mainland numbers as 11 digits, others as country code + number without '+' (the docs' formats)."""
     digits = e164.lstrip("+")
     return digits[2:] if digits.startswith("86") and len(digits) == 13 else digits
+
+
+def template_rule(submission: TemplateSubmission) -> str:
+    """TemplateRule: a JSON object of each ${variable}'s rule; empty when there is no variable."""
+    rule = CODE_RULE if submission.type == "verification" else OTHER_RULE
+    rules = {name: rule for name in VARIABLE_RE.findall(submission.content)}
+    return json.dumps(rules, separators=(",", ":")) if rules else ""
 
 
 def parse_time(value: str) -> datetime | None:
@@ -194,18 +214,30 @@ class AliyunClient(ProviderClient):
             content=row.get("Content") or "",
         )
 
-    def submit_template(self, submission: TemplateSubmission) -> SubmitResult:
+    @classmethod
+    def template_needs_sign_name(cls, account, template_type: str) -> bool:
+        return account.alibaba_template_api == "current" and template_type in SIGN_NAME_TYPES
+
+    def template_request(self, submission: TemplateSubmission) -> tuple[str, dict]:
+        """(action, parameters) of the submission for the account's template API."""
+        international = submission.international or submission.type == "international"
         params = {
-            "TemplateType": TEMPLATE_TYPES[submission.type],
+            "TemplateType": INTERNATIONAL_TYPE if international else TEMPLATE_TYPES[submission.type],
             "TemplateName": submission.name,
             "TemplateContent": submission.content,
             "Remark": submission.remark,
         }
-        if self.account.alibaba_template_api == "current":
-            params.update(RelatedSignName=submission.sign_name, IntlType=1 if submission.international else None)
-            body = self.call("CreateSmsTemplate", params)
-        else:
-            body = self.call("AddSmsTemplate", params)
+        if self.account.alibaba_template_api != "current":
+            return "AddSmsTemplate", params
+        params.update(
+            TemplateRule=template_rule(submission),
+            RelatedSignName=submission.sign_name,
+            IntlType=INTL_TYPES.get(submission.type) if international else None,
+        )
+        return "CreateSmsTemplate", params
+
+    def submit_template(self, submission: TemplateSubmission) -> SubmitResult:
+        body = self.call(*self.template_request(submission))
         return SubmitResult(template_code=body.get("TemplateCode", ""), request_id=body.get("RequestId", ""))
 
     def template_status(self, template_code: str) -> TemplateReview:

@@ -154,11 +154,11 @@ class DeliveryPage:
 @dataclass(frozen=True)
 class TemplateSubmission:
     name: str
-    type: str  # apps.sms_templates.models.TemplateType value
+    type: str  # verification, notification or promotional: for an international template, its kind
     content: str
     remark: str
-    international: bool = False
-    sign_name: str = ""  # Alibaba CreateSmsTemplate: RelatedSignName
+    international: bool = False  # filed as international (Alibaba TemplateType 3, Tencent International 1)
+    sign_name: str = ""  # the sign name the template is sent with (Alibaba CreateSmsTemplate: RelatedSignName)
 
 
 @dataclass(frozen=True)
@@ -209,6 +209,11 @@ class ProviderClient:
 
     def template_status(self, template_code: str) -> TemplateReview:
         raise NotImplementedError
+
+    @classmethod
+    def template_needs_sign_name(cls, account: ProviderAccount, template_type: str) -> bool:
+        """Whether submitting a template of this type needs the sign name it is sent with."""
+        return False
 
     def send_day(self, sent_at: datetime) -> date:
         """The date under which the provider files a message sent at `sent_at` (DeliveryQuery.day).

@@ -33,7 +33,10 @@ MAX_PULL = 100
 PULL_DAYS = 7  # PullSmsSendStatusByPhoneNumber: BeginTime at most the last 7 days
 PULL_MARGIN = 60  # seconds inside that limit, for the clock difference with Tencent
 DAY = 86400
-SMS_TYPES = {"promotional": 1, "notification": 2, "verification": 3, "international": 3}
+# AddSmsTemplate SmsType, tencentcloud-sdk-python-sms tencentcloud/sms/v20210111/models.py
+# (AddSmsTemplateRequest): 1 marketing, 2 notification, 3 verification code, the types since 2024-05-16;
+# an international template is filed by its kind, with International=1.
+SMS_TYPES = {"promotional": 1, "notification": 2, "verification": 3}
 REVIEW_STATES = {0: ReviewState.APPROVED, 1: ReviewState.REVIEWING, 2: ReviewState.APPROVED_PENDING}
 VARIABLE_RE = re.compile(r"\$\{([^{}]*)\}")
 NOT_ALLOWLISTED = (
@@ -202,18 +205,20 @@ class TencentClient(ProviderClient):
             out_id=row.get("SessionContext") or "",
         )
 
-    def submit_template(self, submission: TemplateSubmission) -> SubmitResult:
+    @staticmethod
+    def template_request(submission: TemplateSubmission) -> dict:
+        """AddSmsTemplate's parameters for the submission."""
         international = submission.international or submission.type == "international"
-        data = self.call(
-            "AddSmsTemplate",
-            {
-                "TemplateName": submission.name,
-                "TemplateContent": numbered_placeholders(submission.content),
-                "SmsType": SMS_TYPES[submission.type],
-                "International": 1 if international else 0,
-                "Remark": submission.remark,
-            },
-        )
+        return {
+            "TemplateName": submission.name,
+            "TemplateContent": numbered_placeholders(submission.content),
+            "SmsType": SMS_TYPES.get(submission.type),
+            "International": 1 if international else 0,
+            "Remark": submission.remark,
+        }
+
+    def submit_template(self, submission: TemplateSubmission) -> SubmitResult:
+        data = self.call("AddSmsTemplate", self.template_request(submission))
         template_id = str((data.get("AddTemplateStatus") or {}).get("TemplateId", ""))
         return SubmitResult(template_code=template_id, request_id=data["RequestId"])
 
