@@ -37,6 +37,7 @@ def make_template(account: ProviderAccount | None = None, **overrides) -> SmsTem
         name=f"Login code {next(_seq)}",
         type=TemplateType.VERIFICATION,
         content="Your code is ${code}.",
+        sign_name="smsdash",
         remark="Login verification for our app.",
     )
     fields.update(overrides)
