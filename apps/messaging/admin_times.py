@@ -20,6 +20,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.text import Truncator
 
 from apps.messaging import stored_times
+from smsdash.admin_delete import DeleteSummaryWithoutTimesMixin
 
 OUTSIDE_WINDOW = "{stored} (outside {earliest} .. {latest})"
 
@@ -75,7 +76,7 @@ class _DeferringRawIdWidget(ForeignKeyRawIdWidget):
         return Truncator(obj).words(14), url
 
 
-class StoredTimesAdminMixin:
+class StoredTimesAdminMixin(DeleteSummaryWithoutTimesMixin):
     """For a ModelAdmin: guarded_times are the model's datetime fields that may lie outside the
     window (shown through shown_time), related_times those of list_select_related rows that are
     only deferred (e.g. "message__sent_at", when the list shows the message by its name)."""
