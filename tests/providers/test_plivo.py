@@ -57,6 +57,28 @@ def test_it_reports_each_conversion_status(simulated_account, simulator, outcome
     assert abs(sent_time - converted_at) < timedelta(milliseconds=1)
 
 
+def test_a_conversion_is_sent_on_the_documented_lowercase_path(simulated_account, simulator):
+    simulator.add_message("plivo", "c0de", PHONE, now() - timedelta(minutes=3))
+    client_for(simulated_account("plivo")).report_conversion(
+        ConversionReport("c0de", PHONE, ConversionOutcome.CONVERTED, now())
+    )
+    recorded = simulator.stats()["last_conversion"]["c0de"]
+    assert recorded["path"] == f"/v1/account/{AUTH_ID}/message/c0de/conversion/"
+    assert recorded["documented_path"] is True
+
+
+def test_the_simulator_marks_a_conversion_on_an_undocumented_casing(simulator):
+    simulator.add_message("plivo", "c0de", PHONE, now() - timedelta(minutes=3))
+    response = requests.post(
+        f"{simulator.url}/v1/Account/{AUTH_ID}/Message/c0de/Conversion/",
+        json={"status": "CONVERTED", "timestamp": now().strftime("%Y-%m-%dT%H:%M:%SZ")},
+        auth=(AUTH_ID, TOKEN),
+        timeout=5,
+    )
+    assert response.status_code == 200
+    assert simulator.stats()["last_conversion"]["c0de"]["documented_path"] is False
+
+
 def test_the_documented_lowercase_conversion_path_is_accepted(simulator):
     simulator.add_message("plivo", "c0de", PHONE, now() - timedelta(minutes=3))
     response = requests.post(

@@ -38,6 +38,10 @@ CONVERSION_STATUS = {
     ConversionOutcome.NOT_CONVERTED: "NOT_CONVERTED",
     ConversionOutcome.CONVERTED_WITH_OTHERS: "CONVERTED_WITH_OTHERS",
 }
+# Lowercase, unlike the message resources (/v1/Account/{auth_id}/Message/): the path exactly as the
+# Conversion Feedback docs give it (https://plivo.com/docs/messaging/concepts/conversion-feedback).
+# Whether Plivo also answers other casings is not documented, and the SDK has no conversion call.
+CONVERSION_PATH = "/v1/account/{auth_id}/message/{message_uuid}/conversion/"
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -62,8 +66,12 @@ class PlivoClient(ProviderClient):
         return connection.basic_authorization(self.account.key_id, self.account.key_secret)
 
     def call(self, method: str, path: str, *, json: dict | None = None, params: dict | None = None) -> dict:
+        """One call to a resource under the account's base URL (/v1/Account/{auth_id})."""
+        return self.call_url(method, self.base + path, json=json, params=params)
+
+    def call_url(self, method: str, url: str, *, json: dict | None = None, params: dict | None = None) -> dict:
         headers = {"User-Agent": transport.USER_AGENT, "Accept": "application/json"}
-        response = transport.send(self, method, self.base + path, json=json, params=params, headers=headers)
+        response = transport.send(self, method, url, json=json, params=params, headers=headers)
         if response.status_code in (200, 201, 202):
             return transport.json_body(self, response)
         try:
@@ -90,11 +98,11 @@ class PlivoClient(ProviderClient):
         return SendResult(message_id=uuids[0], request_id=body.get("api_id", ""))
 
     def report_conversion(self, report: ConversionReport) -> ReportResult:
-        # Documented lowercase (/v1/account/{id}/message/{uuid}/conversion/); the API is case-insensitive.
         timestamp = report.converted_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        body = self.call(
+        path = CONVERSION_PATH.format(auth_id=self.account.key_id, message_uuid=report.message_id)
+        body = self.call_url(
             "POST",
-            f"/Message/{report.message_id}/Conversion/",
+            self.endpoint + path,
             json={"status": CONVERSION_STATUS[ConversionOutcome(report.outcome)], "timestamp": timestamp},
         )
         return ReportResult(request_id=body.get("api_id", ""))

@@ -1,5 +1,10 @@
 """Plivo REST v1 as the simulator speaks it: Basic auth, JSON bodies, message send/get/list and the
-conversion feedback endpoint (documented lowercase; both casings accepted, as Plivo does)."""
+conversion feedback endpoint.
+
+Paths as documented: messages under /v1/Account/{auth_id}/Message/ (what the SDK calls), conversions
+at /v1/account/{auth_id}/message/{message_uuid}/conversion/ (the Conversion Feedback page). How Plivo
+answers other casings is not documented, so they are still served, not refused; but each conversion
+records the path it came on and whether that is the documented one, for tests to check."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from apps.providers.simulator.common import CLOCK_SKEW, as_int, e164, now
 from apps.providers.simulator.state import Message, SimulatorState
 
 ROUTE_RE = re.compile(r"^/v1/account/(?P<auth_id>[^/]+)/message/?(?P<uuid>[^/]*)/?(?P<tail>[^/]*)/?$", re.I)
+CONVERSION_PATH_RE = re.compile(r"^/v1/account/[^/]+/message/[^/]+/conversion/$")
 CONVERSION_STATUSES = ("CONVERTED", "NOT_CONVERTED", "CONVERTED_WITH_OTHERS")
 STATES = {"pending": "sent", "delivered": "delivered", "failed": "undelivered"}
 MAX_LIMIT = 20
@@ -82,7 +88,7 @@ def handle(state: SimulatorState, request):
         if not isinstance(payload, dict):
             return error(400, "request body must be a JSON object")
         if op == "Conversion":
-            return conversion(state, match["uuid"], payload)
+            return conversion(state, match["uuid"], payload, path=request.path)
         return send(state, match["auth_id"], payload)
     if op == "GetMessage":
         message = state.message("plivo", match["uuid"])
@@ -110,7 +116,7 @@ def send(state: SimulatorState, auth_id: str, payload: dict):
     return reply(202, {"message": "message(s) queued", "message_uuid": uuids})
 
 
-def conversion(state: SimulatorState, message_uuid: str, payload: dict):
+def conversion(state: SimulatorState, message_uuid: str, payload: dict, *, path: str = ""):
     status, stamp = payload.get("status"), payload.get("timestamp")
     if status not in CONVERSION_STATUSES:
         return error(400, "status must be one of CONVERTED, NOT_CONVERTED, CONVERTED_WITH_OTHERS")
@@ -128,7 +134,8 @@ def conversion(state: SimulatorState, message_uuid: str, payload: dict):
     if when <= message.sent_at or when > now() + CLOCK_SKEW:
         return error(400, "timestamp must be after the message was sent and not in the future")
     state.record_conversion("plivo", message_uuid, api="Conversion", converted=status == "CONVERTED", status=status,
-                            time=when.isoformat())  # fmt: skip
+                            time=when.isoformat(), path=path,
+                            documented_path=bool(CONVERSION_PATH_RE.match(path)))  # fmt: skip
     body = {
         "conversion_uuid": f"conv-{message_uuid}",
         "message": "successfully recorded.",
