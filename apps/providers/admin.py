@@ -4,10 +4,11 @@ from apps.providers.forms import ProviderAccountForm
 from apps.providers.models import ProviderAccount
 from apps.providers.sync import admin as sync_admin  # noqa: F401  (registers the Sync runs page)
 from apps.providers.sync.actions import sync_accounts_now
+from smsdash.admin_delete import DeleteSummaryWithoutTimesMixin
 
 
 @admin.register(ProviderAccount)
-class ProviderAccountAdmin(admin.ModelAdmin):
+class ProviderAccountAdmin(DeleteSummaryWithoutTimesMixin, admin.ModelAdmin):  # lists its messages when deleted
     form = ProviderAccountForm
     list_display = ["name", "provider", "key_id", "secret", "region", "is_enterprise", "is_active", "updated_at"]
     list_filter = ["provider", "is_active", "is_enterprise"]

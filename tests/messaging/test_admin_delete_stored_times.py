@@ -86,3 +86,10 @@ def test_delete_selected_conversions_asks_then_deletes(admin_client, where, name
     assert f"{where} {name}: Converted" in asked.content.decode()
     assert admin_client.post(url, {**chosen, "post": "yes"}).status_code == 302
     assert not Conversion.objects.exists()
+
+
+def test_the_delete_page_of_an_account_names_its_message_as_protecting_it(admin_client):
+    message = message_with_conversion("sent", "year 1 at +01:00")
+    response = admin_client.get(reverse("admin:providers_provideraccount_delete", args=[message.account_id]))
+    assert response.status_code == 200
+    assert "sent year 1 at +01:00" in response.content.decode()
