@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from apps.messaging.models import Conversion, SentMessage
+from apps.messaging.models import Conversion, DeliveryReceipt, SentMessage
 
 BAD_TIMES = {
     "year 1 at +01:00": {
@@ -46,3 +46,7 @@ def store_sent_at(message: SentMessage, name: str) -> None:
 
 def store_converted_at(conversion: Conversion, name: str) -> None:
     _store(Conversion._meta.db_table, "converted_at", conversion.pk, name)
+
+
+def store_receipt_time(receipt: DeliveryReceipt, column: str, name: str) -> None:
+    _store(DeliveryReceipt._meta.db_table, column, receipt.pk, name)
