@@ -234,7 +234,7 @@ def test_the_provider_refuses_an_unknown_sms_type(simulated_account, simulator):
         ("UnauthorizedOperation.ServiceSuspendDueToArrears", ErrorKind.AUTH),
         ("FailedOperation.ProhibitSubAccountUse", ErrorKind.AUTH),
         ("RequestLimitExceeded.UinLimitExceeded", ErrorKind.THROTTLED),
-        ("LimitExceeded.PhoneNumberDailyLimit", ErrorKind.THROTTLED),
+        ("LimitExceeded.PhoneNumberDailyLimit", ErrorKind.INVALID),
         ("InternalError.Timeout", ErrorKind.TRANSIENT),
         ("ServiceUnavailable", ErrorKind.TRANSIENT),
         ("InvalidParameterValue.IncorrectPhoneNumber", ErrorKind.INVALID),
@@ -245,6 +245,54 @@ def test_tencent_error_codes_are_classified_so_callers_can_act(code, kind):
     from apps.providers.clients.tencent import classify
 
     assert classify(code) == kind
+
+
+# What a retry can do for each documented InternalError and LimitExceeded code (meanings: the comments
+# in the SDK's errorcodes.py). Only timeouts, unreadable carrier answers, unknown errors and windows of
+# seconds are worth retrying; clock skew, signatures, daily caps and blocked regions are not.
+RETRY_VERDICTS = {
+    "InternalError.JsonParseFail": ErrorKind.INVALID,
+    "InternalError.OtherError": ErrorKind.INVALID,
+    "InternalError.ParseBackendResponseFail": ErrorKind.TRANSIENT,
+    "InternalError.RequestTimeException": ErrorKind.AUTH,
+    "InternalError.RestApiInterfaceNotExist": ErrorKind.INVALID,
+    "InternalError.SendAndRecvFail": ErrorKind.TRANSIENT,
+    "InternalError.SigFieldMissing": ErrorKind.AUTH,
+    "InternalError.SigVerificationFail": ErrorKind.AUTH,
+    "InternalError.Timeout": ErrorKind.TRANSIENT,
+    "InternalError.UnknownError": ErrorKind.TRANSIENT,
+    "LimitExceeded.AppCountryOrRegionDailyLimit": ErrorKind.INVALID,
+    "LimitExceeded.AppCountryOrRegionInBlacklist": ErrorKind.AUTH,
+    "LimitExceeded.AppDailyLimit": ErrorKind.INVALID,
+    "LimitExceeded.AppGlobalDailyLimit": ErrorKind.INVALID,
+    "LimitExceeded.AppMainlandChinaDailyLimit": ErrorKind.INVALID,
+    "LimitExceeded.DailyLimit": ErrorKind.INVALID,
+    "LimitExceeded.DeliveryFrequencyLimit": ErrorKind.INVALID,
+    "LimitExceeded.GlobalSmsSendingRateLimit": ErrorKind.THROTTLED,
+    "LimitExceeded.PhoneNumberCountLimit": ErrorKind.INVALID,
+    "LimitExceeded.PhoneNumberDailyLimit": ErrorKind.INVALID,
+    "LimitExceeded.PhoneNumberOneHourLimit": ErrorKind.INVALID,
+    "LimitExceeded.PhoneNumberSameContentDailyLimit": ErrorKind.INVALID,
+    "LimitExceeded.PhoneNumberThirtySecondLimit": ErrorKind.THROTTLED,
+}
+
+
+def sdk_codes(*families: str) -> set[str]:
+    from tencentcloud.sms.v20210111 import errorcodes
+
+    values = (getattr(errorcodes, name) for name in dir(errorcodes) if name.isupper())
+    return {code for code in values if isinstance(code, str) and code.startswith(families)}
+
+
+def test_every_internal_error_and_limit_code_of_the_sdk_has_a_verdict():
+    assert sdk_codes("InternalError.", "LimitExceeded.") == set(RETRY_VERDICTS)
+
+
+@pytest.mark.parametrize("code", sorted(RETRY_VERDICTS))
+def test_only_internal_errors_and_limits_a_retry_can_pass_are_retried(code):
+    from apps.providers.clients.tencent import classify
+
+    assert classify(code) == RETRY_VERDICTS[code]
 
 
 def test_a_request_signed_more_than_five_minutes_ago_is_refused(simulated_account, simulator, monkeypatch):

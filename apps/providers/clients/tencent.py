@@ -44,12 +44,42 @@ NOT_ALLOWLISTED = (
     "allowlisted SmsSdkAppIds (ask Tencent SMS Helper, then tick 'conversion reporting enabled')."
 )
 
+# Error codes by what a retry can do, from their documented meanings: the comment above each constant
+# in the SDK's tencentcloud/sms/v20210111/errorcodes.py (TencentCloud/tencentcloud-sdk-python@bf29717)
+# and the common codes (https://www.tencentcloud.com/document/product/1140/51177). Exact codes first,
+# where a family mixes what a retry fixes with what it cannot; then the prefixes.
+CODE_KINDS = {
+    # "Server time differs from Tencent's by more than 10 minutes": only the operator's clock fixes it.
+    "InternalError.RequestTimeException": ErrorKind.AUTH,
+    # "No Sig field in the request" / "Sig verification failed": the signature, not the moment.
+    "InternalError.SigFieldMissing": ErrorKind.AUTH,
+    "InternalError.SigVerificationFail": ErrorKind.AUTH,
+    # "Failed to parse the user's parameters" / "no such REST API interface": the request itself.
+    "InternalError.JsonParseFail": ErrorKind.INVALID,
+    "InternalError.RestApiInterfaceNotExist": ErrorKind.INVALID,
+    # "Other error: contact SMS Helper with the failing number": a support case, not a blip.
+    "InternalError.OtherError": ErrorKind.INVALID,
+    # The other InternalErrors stay transient (prefix below): Timeout ("sending timed out", error
+    # 60008), SendAndRecvFail ("interface timeout, check your network"), ParseBackendResponseFail (a
+    # carrier's answer could not be read), UnknownError.
+    # Per-number 30-second window and the international sending rate: a later try gets through.
+    "LimitExceeded.PhoneNumberThirtySecondLimit": ErrorKind.THROTTLED,
+    "LimitExceeded.GlobalSmsSendingRateLimit": ErrorKind.THROTTLED,
+    # "Country/region not in the app's allowed list", set in the console: the operator must allow it.
+    "LimitExceeded.AppCountryOrRegionInBlacklist": ErrorKind.AUTH,
+}
 AUTH_PREFIXES = ("AuthFailure", "UnauthorizedOperation", "FailedOperation.ProhibitSubAccountUse")
-THROTTLE_PREFIXES = ("RequestLimitExceeded", "LimitExceeded")
+# RequestLimitExceeded*: API call frequency (common codes). The other LimitExceeded.* are daily,
+# hourly, same-content or console-policy caps (DeliveryFrequencyLimit: "hit the frequency limit
+# policy", window not given) and more than 200 numbers per call: a retry within minutes meets the same
+# cap, so they fall through to INVALID.
+THROTTLE_PREFIXES = ("RequestLimitExceeded",)
 TRANSIENT_PREFIXES = ("InternalError", "ServiceUnavailable", "ResourceUnavailable")
 
 
 def classify(code: str) -> ErrorKind:
+    if code in CODE_KINDS:
+        return CODE_KINDS[code]
     if code.startswith(AUTH_PREFIXES):
         return ErrorKind.AUTH
     if code.startswith(THROTTLE_PREFIXES):
