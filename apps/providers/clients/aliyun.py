@@ -57,7 +57,14 @@ REVIEW_STATES = {
 AUTH_CODES = ("SignatureDoesNotMatch", "InvalidAccessKeyId", "IncompleteSignature", "InvalidTimeStamp", "Forbidden")
 AUTH_ISV = ("isp.RAM_PERMISSION_DENY", "isv.ACCOUNT_NOT_EXISTS", "isv.ACCOUNT_ABNORMAL", "isv.OUT_OF_SERVICE")
 AUTH_ISV += ("isv.AMOUNT_NOT_ENOUGH", "isv.PRODUCT_UN_SUBSCRIPT", "isv.PRODUCT_UNSUBSCRIBE", "isv.DENY_IP_RANGE")
-THROTTLE_CODES = ("Throttling", "isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL", "isv.MONTH_LIMIT_CONTROL")
+# Gateway throttling (Throttling.User: API calls per second): the next second admits the call.
+THROTTLE_CODES = ("Throttling",)
+# Not retried (fall through to INVALID), per the error code list (help.aliyun.com/document_detail/101346.html,
+# alibabacloud.com/help/en/sms/developer-reference/error-codes): isv.BUSINESS_LIMIT_CONTROL is the
+# per-number sending frequency control (verification codes: 1 a minute, 5 an hour, 10 a day per
+# number and signature; the fix is to send less or raise the thresholds in the console), which a
+# retry within minutes meets again and which the code does not say which window tripped;
+# isv.DAY_LIMIT_CONTROL and isv.MONTH_LIMIT_CONTROL are the daily and monthly caps set in the console.
 TRANSIENT_CODES = ("isp.SYSTEM_ERROR", "InternalError", "ServiceUnavailable", "SignatureNonceUsed", "UnknownError")
 
 
