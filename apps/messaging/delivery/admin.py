@@ -7,6 +7,7 @@ from collections import defaultdict
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from apps.messaging.admin_times import StoredTimesAdminMixin, shown_time
 from apps.messaging.models import DeliveryReceipt
 from smsdash.paging import LargeTableAdminMixin
 
@@ -27,15 +28,18 @@ class MatchedFilter(admin.SimpleListFilter):
 
 
 @admin.register(DeliveryReceipt)
-class DeliveryReceiptAdmin(LargeTableAdminMixin, admin.ModelAdmin):
+class DeliveryReceiptAdmin(StoredTimesAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    # Receipts stored before the input boundary may hold any time; the matched message is named only.
+    guarded_times = ("sent_at", "received_at")
+    related_times = ("message__sent_at", "message__received_at")
     list_display = [
         "provider_message_id",
         "account",
         "phone",
         "state",
         "error_code",
-        "sent_at",
-        "received_at",
+        "sent_at_shown",
+        "received_at_shown",
         "source",
         "message",
         "created_at",
@@ -50,6 +54,14 @@ class DeliveryReceiptAdmin(LargeTableAdminMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.display(description="sent at", ordering="sent_at")
+    def sent_at_shown(self, obj):
+        return shown_time(obj, "sent_at")
+
+    @admin.display(description="received at", ordering="received_at")
+    def received_at_shown(self, obj):
+        return shown_time(obj, "received_at")
 
 
 @admin.action(description="Sync delivery status now")
