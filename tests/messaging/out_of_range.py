@@ -50,3 +50,7 @@ def store_converted_at(conversion: Conversion, name: str) -> None:
 
 def store_receipt_time(receipt: DeliveryReceipt, column: str, name: str) -> None:
     _store(DeliveryReceipt._meta.db_table, column, receipt.pk, name)
+
+
+def store_received_at(message: SentMessage, name: str) -> None:
+    _store(SentMessage._meta.db_table, "received_at", message.pk, name)
