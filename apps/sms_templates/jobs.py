@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from apps.providers.clients.base import TemplateSubmission
 from apps.sms_templates import services
-from apps.sms_templates.models import TemplateType
 from smsdash.queue import enqueue
 
 logger = logging.getLogger(__name__)
@@ -25,14 +23,7 @@ def template_submission_run(attempt_id: int) -> None:
     attempt = services.submission_claim(attempt_id=attempt_id)
     if attempt is None:
         return  # another worker has it, or it already ran
-    template = attempt.template
-    submission = TemplateSubmission(
-        name=template.name,
-        type=template.type,
-        content=template.content,
-        remark=template.remark,
-        international=template.type == TemplateType.INTERNATIONAL,
-    )
+    submission = services.template_submission(attempt.template)
     try:
         client = client_for(attempt.account)
         try:
