@@ -64,9 +64,9 @@ def test_a_template_still_in_review_stays_and_is_asked_again_next_time(simulator
     reviews(account)
     template.refresh_from_db()
     assert template.status == TemplateStatus.APPROVED
-    assert calls(simulator, "aliyun", "QuerySmsTemplate") == 2
+    assert calls(simulator, "aliyun", "GetSmsTemplate") == 2
     reviews(account)  # decided templates are no longer asked about
-    assert calls(simulator, "aliyun", "QuerySmsTemplate") == 2
+    assert calls(simulator, "aliyun", "GetSmsTemplate") == 2
 
 
 def test_a_template_the_provider_does_not_know_is_skipped_and_named_the_others_go_on(simulator, simulated_account):
