@@ -57,7 +57,8 @@ class SmsTemplateAdmin(CsvExportMixin, admin.ModelAdmin):
     actions += [sync_templates_now]
 
     def get_fieldsets(self, request, obj=None):
-        fields = ["account", "type", "name", "content", "variables_found", "preview", "remark"]
+        fields = ["account", "type", "international_kind", "name", "content", "variables_found", "preview"]
+        fields += ["sign_name", "remark"]
         template = ("Template", {"fields": fields})
         if obj is None:
             return [template]

@@ -45,7 +45,7 @@ def rules_config(accounts) -> dict[str, Any]:
 class SmsTemplateForm(BoundaryFormMixin, forms.ModelForm):
     class Meta:
         model = SmsTemplate
-        fields = ["account", "type", "name", "content", "remark"]
+        fields = ["account", "type", "international_kind", "name", "content", "sign_name", "remark"]
         widgets = {
             "content": forms.Textarea(attrs={"rows": 5, "cols": 80}),
             "remark": forms.TextInput(attrs={"size": 80}),

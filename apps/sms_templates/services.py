@@ -17,7 +17,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.providers.clients.base import ErrorKind, ProviderError, ReviewState, SubmitResult, TemplateReview
+from apps.providers.clients.base import (
+    ErrorKind,
+    ProviderError,
+    ReviewState,
+    SubmitResult,
+    TemplateReview,
+    TemplateSubmission,
+)
 from apps.providers.models import ProviderAccount
 from apps.sms_templates import limits, roles
 from apps.sms_templates.models import (
@@ -26,6 +33,7 @@ from apps.sms_templates.models import (
     SubmissionAttempt,
     TemplateStatus,
     TemplateTransition,
+    TemplateType,
 )
 
 S = TemplateStatus
@@ -61,7 +69,7 @@ SUBMIT_TO_PROVIDER_FROM = (S.INTERNALLY_APPROVED,)
 WITHDRAW_FROM = (S.DRAFT, S.AWAITING_REVIEW, S.SENT_BACK, S.INTERNALLY_APPROVED, S.APPROVED, S.REJECTED)
 EDITABLE = (S.DRAFT, S.SENT_BACK, S.REJECTED)
 UNDER_PROVIDER = (S.PROVIDER_REVIEW, S.APPROVED, S.REJECTED)
-EDITABLE_FIELDS = ("account", "name", "type", "content", "remark")
+EDITABLE_FIELDS = ("account", "name", "type", "international_kind", "content", "sign_name", "remark")
 
 # provider review state -> (provider_status, workflow status)
 REVIEW_OUTCOME = {
@@ -145,13 +153,31 @@ def has_written(template: SmsTemplate, user: Any) -> bool:
 
 
 @transaction.atomic
-def template_create(*, actor: Any, account: ProviderAccount, name: str, type: str, content: str, remark: str):
+def template_create(
+    *, actor: Any, account: ProviderAccount, name: str, type: str, content: str, remark: str, **optional: Any
+):
+    """optional: sign_name, international_kind (the model's defaults otherwise)."""
     _require(roles.is_author(actor), ONLY_AUTHORS, actor=actor, action="create templates")
-    template = SmsTemplate(account=account, name=name, type=type, content=content, remark=remark, author=actor)
+    template = SmsTemplate(
+        account=account, name=name, type=type, content=content, remark=remark, author=actor, **optional
+    )
     _validate(template)
     template.save()
     TemplateTransition.objects.create(template=template, actor=actor, to_status=S.DRAFT, comment=CREATED)
     return template
+
+
+def template_submission(template: SmsTemplate) -> TemplateSubmission:
+    """What the provider is sent: an international template goes as its kind, flagged international."""
+    international = template.type == TemplateType.INTERNATIONAL
+    return TemplateSubmission(
+        name=template.name,
+        type=template.international_kind if international else template.type,
+        content=template.content,
+        remark=template.remark,
+        international=international,
+        sign_name=template.sign_name,
+    )
 
 
 @transaction.atomic

@@ -31,7 +31,9 @@ def now() -> datetime:
 
 
 def login_code() -> TemplateSubmission:
-    return TemplateSubmission(name="Login code", type="verification", content="Code ${code}.", remark="Login OTP.")
+    return TemplateSubmission(
+        name="Login code", type="verification", content="Code ${code}.", remark="Login OTP.", sign_name="Demo"
+    )
 
 
 @SIGNATURES

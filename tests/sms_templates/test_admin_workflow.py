@@ -32,6 +32,8 @@ def as_user(client, user):
 def form_data(account, **overrides):
     data = dict(account=account.pk, type="verification", name="Login code", content="Your code is ${code}.")
     data["remark"] = "Sent when a user signs in."
+    data["sign_name"] = "smsdash"
+    data["international_kind"] = "verification"
     data.update(overrides)
     return data
 

@@ -34,4 +34,4 @@ def test_the_submission_waits_for_a_worker_and_a_worker_runs_it_once(
     assert template.status == S.PROVIDER_REVIEW
     assert template.provider_template_code == SubmissionAttempt.objects.get(pk=attempt.pk).template_code != ""
     assert queue.count == 0 and queue.failed_job_registry.count == 0
-    assert simulator.stats()["requests"]["aliyun"]["AddSmsTemplate"] == 1
+    assert simulator.stats()["requests"]["aliyun"]["CreateSmsTemplate"] == 1

@@ -110,7 +110,7 @@ def test_a_submission_job_run_twice_submits_once(
     template = template_in(S.INTERNALLY_APPROVED, author=author, account=simulated_account())
     submit(template, reviewer, django_capture_on_commit_callbacks)
     jobs.template_submission_run(SubmissionAttempt.objects.get(template=template).pk)
-    assert calls(simulator, "aliyun", "AddSmsTemplate") == 1
+    assert calls(simulator, "aliyun", "CreateSmsTemplate") == 1
     assert template.transitions.filter(to_status=S.PROVIDER_REVIEW).count() == 1
 
 

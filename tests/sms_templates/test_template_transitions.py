@@ -140,6 +140,7 @@ def test_sending_back_needs_a_comment(author, reviewer):
 
 def test_only_authors_create_and_edit_templates(author, reviewer, account):
     fields = dict(account=account, name="Login", type="verification", content="Code ${code}", remark="Login.")
+    fields["sign_name"] = "smsdash"
     with pytest.raises(services.TemplateRoleError) as refused:
         services.template_create(actor=reviewer, **fields)
     assert refused.value.message == services.ONLY_AUTHORS.format(action="create templates", user="bob")

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def errors_of(**fields) -> dict[str, list[str]]:
     defaults = dict(name="Login", type=TemplateType.NOTIFICATION, content="Hello ${name}", remark="Use case.")
+    defaults["sign_name"] = "smsdash"
     defaults.update(fields)
     defaults.setdefault("account", make_account(is_enterprise=False))
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 from apps.providers.clients import signing
@@ -15,6 +16,14 @@ V2017, V2018 = "2017-05-25", "2018-05-01"
 TIMESTAMP_WINDOW = timedelta(minutes=15)
 STATUS_CODES = {"reviewing": 0, "approved": 1, "approved_pending": 1, "rejected": 2, "cancelled": 10}
 SEND_STATUS = {"pending": 1, "failed": 2, "delivered": 3}
+# CreateSmsTemplate as the SDK's request model documents it (alibabacloud_dysmsapi20170525
+# models/_create_sms_template_request.py): RelatedSignName required for TemplateType 0, 1, 2; IntlType
+# (0, 1, 2) required for 3; TemplateRule required when the content has variables; Remark optional.
+SIGNED_TYPES = (0, 1, 2)
+INTL_TYPES = (0, 1, 2)
+# The variable rules help.aliyun.com/document_detail/2806243.html names in full (it lists a few more).
+TEMPLATE_RULES = {"numberCaptcha", "characterWithNumber2", "name", "other_number2", "phone_number2", "time"}
+VARIABLE_RE = re.compile(r"\$\{([^{}]*)\}")
 
 
 def _reply(status: int, body: dict):
@@ -244,24 +253,58 @@ def _conversion(state: SimulatorState, params: dict, version: str):
     return ok()
 
 
-def _template_fields(params: dict):
-    if problem := _missing(params, "TemplateType", "TemplateName", "TemplateContent", "Remark"):
+def _template_fields(params: dict, *, current: bool):
+    required = ("TemplateType", "TemplateName", "TemplateContent") + (() if current else ("Remark",))
+    if problem := _missing(params, *required):
         return None, problem
     type_ = as_int(params["TemplateType"])
     if type_ not in (0, 1, 2, 3):
         return None, _invalid("TemplateType must be 0, 1, 2 or 3.")
-    for name, limit in (("TemplateName", 30), ("TemplateContent", 500), ("Remark", 100)):
-        if len(params[name]) > limit:
+    remark = params.get("Remark", "")
+    for name, value, limit in (
+        ("TemplateName", params["TemplateName"], 30),
+        ("TemplateContent", params["TemplateContent"], 500),
+        ("Remark", remark, 100),
+    ):
+        if len(value) > limit:
             return None, business_error("isv.PARAM_LENGTH_LIMIT", f"{name} must be at most {limit} characters.")
-    fields = dict(name=params["TemplateName"], content=params["TemplateContent"], type=type_, remark=params["Remark"])
+    fields = dict(name=params["TemplateName"], content=params["TemplateContent"], type=type_, remark=remark)
     return fields, None
 
 
+def _create_fields(params: dict, type_: int):
+    """CreateSmsTemplate's conditional parameters: (IntlType or None, None) or (None, error reply)."""
+    if type_ in SIGNED_TYPES and not params.get("RelatedSignName"):
+        return None, _invalid("RelatedSignName is required when TemplateType is 0, 1 or 2.")
+    intl_type = as_int(params.get("IntlType"))
+    if type_ == 3 and intl_type not in INTL_TYPES:
+        return None, _invalid("IntlType must be 0, 1 or 2 when TemplateType is 3.")
+    variables = set(VARIABLE_RE.findall(params["TemplateContent"]))
+    if not variables:
+        return intl_type, None
+    if not params.get("TemplateRule"):
+        return None, _invalid("TemplateRule is required when TemplateContent has variables.")
+    try:
+        rules = json.loads(params["TemplateRule"])
+    except ValueError:
+        return None, business_error("isv.INVALID_JSON_PARAM", "TemplateRule is not valid JSON.")
+    if not isinstance(rules, dict) or set(rules) != variables:
+        return None, _invalid("TemplateRule must give a rule for each variable of TemplateContent.")
+    if unknown := sorted(str(r) for r in rules.values() if r not in TEMPLATE_RULES):
+        return None, _invalid(f"TemplateRule has an unknown variable rule: {unknown[0]}.")
+    return intl_type, None
+
+
 def add_template(state: SimulatorState, params: dict, *, current: bool = False):
-    fields, problem = _template_fields(params)
+    fields, problem = _template_fields(params, current=current)
     if problem:
         return problem
-    template = state.submit_template("aliyun", international=int(fields["type"] == 3), **fields)
+    intl_type = None
+    if current:
+        intl_type, problem = _create_fields(params, fields["type"])
+        if problem:
+            return problem
+    template = state.submit_template("aliyun", international=int(fields["type"] == 3), intl_type=intl_type, **fields)
     if current:
         return ok(TemplateCode=template.code, OrderId=str(20000000 + int(template.code[-6:])))
     return ok(TemplateCode=template.code)

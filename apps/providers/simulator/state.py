@@ -50,6 +50,7 @@ class Template:
     content: str
     type: int
     international: int = 0
+    intl_type: int | None = None  # Alibaba CreateSmsTemplate IntlType, as filed
     remark: str = ""
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     status: str = "reviewing"  # reviewing | approved | approved_pending | rejected | cancelled
