@@ -17,7 +17,7 @@ from smsdash.paging import LargeTableAdminMixin
 
 @admin.register(SentMessage)
 class SentMessageAdmin(StoredTimesAdminMixin, CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin):
-    guarded_times = ("sent_at",)
+    guarded_times = ("sent_at", "received_at")  # received_at comes from receipts, older ones unchecked
     list_display = [
         "provider_message_id",
         "account",
@@ -45,7 +45,7 @@ class SentMessageAdmin(StoredTimesAdminMixin, CsvExportMixin, LargeTableAdminMix
 @admin.register(Conversion)
 class ConversionAdmin(StoredTimesAdminMixin, CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin):
     guarded_times = ("converted_at",)
-    related_times = ("message__sent_at",)  # the list names the message; its time is not shown
+    related_times = ("message__sent_at", "message__received_at")  # the list names the message only
     list_display = [
         "message",
         "status",

@@ -121,6 +121,13 @@ class StoredTimesAdminMixin(DeleteSummaryWithoutTimesMixin):
             setattr(obj, field, getattr(obj, _inside_name(field)))  # None (an empty field) when outside
         return obj
 
+    def save_model(self, request, obj, form, change):
+        # A read-only time outside the window was emptied by get_object: keep what is stored.
+        kept = {f for f in self.guarded_times if getattr(obj, _inside_name(f), True) is None and f not in form.fields}
+        if not (change and kept):
+            return super().save_model(request, obj, form, change)
+        obj.save(update_fields=[f.name for f in obj._meta.concrete_fields if not f.primary_key and f.name not in kept])
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and any(getattr(obj, _inside_name(f), True) is None for f in self.guarded_times):

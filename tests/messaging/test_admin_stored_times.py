@@ -12,7 +12,7 @@ from django.urls import reverse
 from apps.messaging.admin_times import OUTSIDE_WINDOW
 from apps.messaging.models import SentMessage
 from tests.factories import make_account, make_conversion, make_message
-from tests.messaging.out_of_range import BAD_TIMES, store_converted_at, store_sent_at, stored_text
+from tests.messaging.out_of_range import BAD_TIMES, store_converted_at, store_received_at, store_sent_at, stored_text
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +102,40 @@ def test_a_correct_time_entered_on_the_change_page_is_saved(admin_client, rows):
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert SentMessage.objects.get(pk=message.pk).sent_at == datetime(2026, 11, 20, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def received():
+    """Per bad time a message with a conversion, received by the handset then."""
+    rows = {}
+    for name in BAD_TIMES:
+        message = make_message(provider_message_id=f"received {name}", sent_at=GOOD_TIME)
+        make_conversion(message)
+        store_received_at(message, name)
+        rows[name] = message
+    return rows
+
+
+@pytest.mark.parametrize("model", ["sentmessage", "conversion"])
+def test_the_lists_keep_every_message_received_at_an_unusable_time(admin_client, received, model):
+    response = admin_client.get(reverse(f"admin:messaging_{model}_changelist"))
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 3
+
+
+@pytest.mark.parametrize("name", list(BAD_TIMES))
+def test_the_change_page_of_a_message_received_then_shows_the_stored_time(admin_client, received, name):
+    response = admin_client.get(reverse("admin:messaging_sentmessage_change", args=[received[name].pk]))
+    assert response.status_code == 200
+    assert f"received_at: {outside(name)}" in response.content.decode()
+
+
+def test_saving_a_message_received_at_an_unusable_time_keeps_that_time(admin_client, received):
+    message = received["year 1900"]
+    url = reverse("admin:messaging_sentmessage_change", args=[message.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {key: value for key, value in form.initial.items() if value is not None and key in form.fields}
+    data.update(account=message.account_id, sent_at_0="2026-11-20", sent_at_1="09:10:00", content="edited")
+    assert admin_client.post(url, data).status_code == 302
+    saved = SentMessage.objects.get(pk=message.pk)
+    assert (saved.content, saved.received_at) == ("edited", datetime(1900, 1, 1, tzinfo=UTC))
