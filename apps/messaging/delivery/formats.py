@@ -2,7 +2,9 @@
 
 Wire details in ../shared/PROVIDERS.md: Alibaba SmsReport (A.6), Tencent status callback (B.5), Plivo
 message status callback and signature V3 (C.4, C.5). Alibaba and Tencent stamp times in China
-Standard Time without an offset; Plivo's callback times are UTC.
+Standard Time without an offset; Plivo's callback times are UTC. Alibaba's international SmsReport
+has its own shape (To, Status, MessageId, SendDate and ReceiveDate as 'Thu, 25 Nov 2021 10:27:00
++0800'); both shapes are read, in one body or apart.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from apps.messaging.delivery import screening
-from apps.providers.clients import plivo
+from apps.providers.clients import aliyun, plivo
 from apps.providers.clients.base import DeliveryRecord, DeliveryState
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -27,6 +30,7 @@ FIELD_MISSING = "Receipt {index}: the field {field} is required."
 NOT_TEXT = "Receipt {index}: {field} must be a string."
 FIELD_RULE = "Receipt {index}: {field}: {rule}"
 BAD_TIME = "Receipt {index}: {field} must look like 2026-11-23 08:03:04."
+BAD_INTL_TIME = "Receipt {index}: {field} must look like Thu, 25 Nov 2021 10:27:00 +0800."
 PLIVO_FIELD_MISSING = "The field {field} is required."
 PLIVO_FIELD_RULE = "{field}: {rule}"
 PLIVO_BAD_TIME = "DeliveryReportTime must look like 2026-11-23 08:03:04.123456."
@@ -36,12 +40,15 @@ class ReceiptFormatError(ValueError):
     """The callback is not what the provider sends; the message names the field and the rule."""
 
 
-def _array(body: bytes) -> list[dict]:
+def _array(body: bytes, *, lone_key: str = "") -> list[dict]:
+    """The body's receipts; a lone object holding lone_key counts as one receipt."""
     try:
         items = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: a body nested deeper than the parser goes is no receipt either.
         raise ReceiptFormatError(NOT_JSON_ARRAY) from None
+    if lone_key and isinstance(items, dict) and lone_key in items:
+        items = [items]
     if not isinstance(items, list):
         raise ReceiptFormatError(NOT_JSON_ARRAY)
     for index, item in enumerate(items):
@@ -111,33 +118,61 @@ def parse_tencent(body: bytes) -> list[DeliveryRecord]:
     return records
 
 
-def _aliyun_phone(number: str) -> str:
-    # SmsReport gives Chinese mainland numbers as 11 national digits, others with their country code.
-    digits = number.lstrip("+")
-    return (
-        f"+86{digits}" if len(digits) == 11 and digits.startswith("1") and not number.startswith("+") else f"+{digits}"
-    )
+DOMESTIC_KEYS = ("success", "biz_id", "phone_number")
+INTL_KEYS = ("MessageId", "To", "Status")
 
 
 def parse_aliyun(body: bytes) -> list[DeliveryRecord]:
+    # The international receipt is documented as one object (its MNS message body); HTTP batch push
+    # sends arrays. Each receipt is read by its own shape.
     records = []
-    for i, item in enumerate(_array(body)):
-        if "success" not in item:
-            raise ReceiptFormatError(FIELD_MISSING.format(index=i, field="success"))
-        success = item["success"] in (True, "true", "True", 1)
-        phone = _text(item, i, "phone_number", screening.phone_rule, required=True)
-        records.append(
-            DeliveryRecord(
-                message_id=_text(item, i, "biz_id", screening.id_rule, required=True),
-                phone=_phone(_aliyun_phone(phone), i, "phone_number"),
-                state=DeliveryState.DELIVERED if success else DeliveryState.FAILED,
-                error_code=_text(item, i, "err_code"),
-                received_at=_receipt_time(item, i, "report_time", CHINA),
-                sent_at=_receipt_time(item, i, "send_time", CHINA),
-                out_id=_text(item, i, "out_id", screening.id_rule),
-            )
-        )
+    for i, item in enumerate(_array(body, lone_key="MessageId")):
+        international = not any(k in item for k in DOMESTIC_KEYS) and any(k in item for k in INTL_KEYS)
+        records.append(_aliyun_international(item, i) if international else _aliyun_domestic(item, i))
     return records
+
+
+def _aliyun_domestic(item: dict, i: int) -> DeliveryRecord:
+    if "success" not in item:
+        raise ReceiptFormatError(FIELD_MISSING.format(index=i, field="success"))
+    success = item["success"] in (True, "true", "True", 1)
+    phone = _text(item, i, "phone_number", screening.phone_rule, required=True)
+    return DeliveryRecord(
+        message_id=_text(item, i, "biz_id", screening.id_rule, required=True),
+        phone=_phone(aliyun.reported_phone(phone), i, "phone_number"),
+        state=DeliveryState.DELIVERED if success else DeliveryState.FAILED,
+        error_code=_text(item, i, "err_code"),
+        received_at=_receipt_time(item, i, "report_time", CHINA),
+        sent_at=_receipt_time(item, i, "send_time", CHINA),
+        out_id=_text(item, i, "out_id", screening.id_rule),
+    )
+
+
+def _aliyun_international(item: dict, i: int) -> DeliveryRecord:
+    state = aliyun.INTL_REPORT_STATES.get(_text(item, i, "Status", required=True), DeliveryState.PENDING)
+    # To is country code + number, mainland ones too (86134235****): never prefixed here.
+    phone = _text(item, i, "To", screening.phone_rule, required=True)
+    error_code = _text(item, i, "ErrorCode")  # "success" on a delivered message: not an error
+    return DeliveryRecord(
+        message_id=_text(item, i, "MessageId", screening.id_rule, required=True),
+        phone=_phone("+" + phone.lstrip("+"), i, "To"),
+        state=state,
+        error_code="" if state == DeliveryState.DELIVERED else error_code,
+        received_at=_intl_time(item, i, "ReceiveDate"),
+        sent_at=_intl_time(item, i, "SendDate"),
+    )
+
+
+def _intl_time(item: dict, index: int, field: str) -> datetime | None:
+    """'Thu, 25 Nov 2021 10:27:00 +0800' (RFC 2822, as documented); without an offset, China time."""
+    value = _text(item, index, field)
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (ValueError, TypeError, OverflowError, IndexError):
+        raise ReceiptFormatError(BAD_INTL_TIME.format(index=index, field=field)) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA)
 
 
 PLIVO_RULES = {

@@ -78,6 +78,25 @@ def classify(code: str, status: int) -> ErrorKind:
     return ErrorKind.INVALID
 
 
+# Chinese mainland mobile numbers: libphonenumber's CN mobile pattern (google/libphonenumber,
+# resources/PhoneNumberMetadata.xml). [0-9], not \d, which matches any script's digits.
+MAINLAND_MOBILE_RE = re.compile(r"1740[0-5][0-9]{6}|1(?:[38][0-9]|4[57]|[59][0-35-9]|6[25-7]|7[0-35-8])[0-9]{8}")
+# International SmsReport Status (alibabacloud.com/help/en/sms/developer-reference/sms-webhook, the
+# "SmsReport: MNS" page): 1 success, 2 failed, 6 expired. Strings in the docs' example.
+INTL_REPORT_STATES = {"1": DeliveryState.DELIVERED, "2": DeliveryState.FAILED, "6": DeliveryState.FAILED}
+
+
+def reported_phone(number: str) -> str:
+    """E.164 of a domestic SmsReport's phone_number. Its docs call it the recipient's number and show
+    11 mainland digits (1381111****); the number is as SendSms took it: mainland numbers as 11 digits,
+    others as country code + number (SendSms PhoneNumbers). So only a mainland mobile number gets +86:
+    14155552222 is +1 415 555 2222 (no mainland mobile starts 141), 13811112222 is +86."""
+    digits = number.lstrip("+")
+    if not number.startswith("+") and MAINLAND_MOBILE_RE.fullmatch(digits):
+        return "+86" + digits
+    return "+" + digits
+
+
 def local_phone(e164: str) -> str:
     """Mainland numbers as 11 digits, others as country code + number without '+' (the docs' formats)."""
     digits = e164.lstrip("+")
