@@ -202,3 +202,10 @@ def test_the_command_serves_with_the_credentials_it_was_given(simulated_account)
     finally:
         process.terminate()
         wait_for_exit(process, what="simulate_providers stopping")
+
+
+@pytest.mark.parametrize("phone", ["+14155552222", "+8613800138000"])
+def test_the_alibaba_simulator_keeps_the_number_an_sms_was_sent_to(simulated_account, simulator, phone):
+    client = client_for(simulated_account("aliyun"))
+    sent = client.send_sms(SendRequest(phone=phone, template_code="SMS_1", sign_name="Demo"))
+    assert simulator.message("aliyun", sent.message_id).phone == phone

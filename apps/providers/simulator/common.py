@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
+from apps.providers.clients.aliyun import MAINLAND_MOBILE_RE
+
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
 CLOCK_SKEW = timedelta(seconds=5)  # tolerated between the caller's clock and ours
 
@@ -18,9 +20,12 @@ def now() -> datetime:
 
 
 def e164(number: str, *, mainland_default: bool = False) -> str:
-    """'+8613800138000', '8613800138000' or (Alibaba) '13800138000' -> '+8613800138000'."""
+    """'+8613800138000', '8613800138000' or (Alibaba) '13800138000' -> '+8613800138000'.
+
+    Alibaba takes mainland numbers as 11 digits and others with their country code: '14155552222' is
+    +1 415 555 2222, as no mainland mobile number starts 141."""
     digits = number.strip().lstrip("+")
-    if mainland_default and len(digits) == 11 and digits.startswith("1"):
+    if mainland_default and MAINLAND_MOBILE_RE.fullmatch(digits):
         digits = "86" + digits
     return "+" + digits
 
