@@ -315,3 +315,82 @@ def test_an_rpc_request_signed_for_get_is_accepted_as_get_only(simulator):
         signed["Signature"] = signing.rpc_signature(signed, "GET", secret)
         answer = requests.get if method == "GET" else requests.post
         assert answer(f"{simulator.url}/?{urlencode(signed)}", timeout=5).json()["Code"] == expected
+
+
+def create_template_params(**overrides) -> dict:
+    """CreateSmsTemplate parameters the client would send for a verification template."""
+    params = {"TemplateType": 0, "TemplateName": "Login", "TemplateContent": "Code ${code}.", "Remark": "Login OTP.",
+              "TemplateRule": '{"code":"numberCaptcha"}', "RelatedSignName": "Demo"}  # fmt: skip
+    return {k: v for k, v in {**params, **overrides}.items() if v is not None}
+
+
+def test_new_alibaba_accounts_use_createsmstemplate_and_getsmstemplate():
+    assert ProviderAccount(provider="aliyun").alibaba_template_api == "current"
+
+
+def test_createsmstemplate_sends_a_rule_for_the_code_and_the_sign_name(simulated_account, simulator):
+    client = client_for(simulated_account("aliyun"))
+    action, params = client.template_request(login_code())
+    assert action == "CreateSmsTemplate"
+    assert (params["TemplateRule"], params["RelatedSignName"]) == ('{"code":"numberCaptcha"}', "Demo")
+    code = client.submit_template(login_code()).template_code
+    assert simulator.template("aliyun", code).type == 0
+
+
+def test_createsmstemplate_gives_other_variables_the_general_rule(simulated_account):
+    notice = TemplateSubmission(name="Order", type="notification", content="Order ${order} for ${name}.",
+                                remark="Order notice.", sign_name="Demo")  # fmt: skip
+    _, params = client_for(simulated_account("aliyun")).template_request(notice)
+    assert params["TemplateRule"] == '{"order":"other_number2","name":"other_number2"}'
+
+
+@pytest.mark.parametrize("kind,intl_type", [("notification", 0), ("promotional", 1), ("verification", 2)])
+def test_an_international_template_is_filed_with_the_intltype_of_its_kind(
+    simulated_account, simulator, kind, intl_type
+):
+    submission = TemplateSubmission(name="Intl", type=kind, content="Code ${code}.", remark="Abroad.",
+                                    international=True)  # fmt: skip
+    code = client_for(simulated_account("aliyun")).submit_template(submission).template_code
+    template = simulator.template("aliyun", code)
+    assert (template.type, template.intl_type) == (3, intl_type)
+
+
+@pytest.mark.parametrize("template_type", [0, 1, 2])
+def test_the_provider_refuses_createsmstemplate_without_relatedsignname_for_types_0_to_2(
+    simulated_account, template_type
+):
+    client = client_for(simulated_account("aliyun"))
+    with pytest.raises(ProviderError) as caught:
+        client.call("CreateSmsTemplate", create_template_params(TemplateType=template_type, RelatedSignName=None))
+    assert (caught.value.kind, caught.value.code) == (ErrorKind.INVALID, "isv.INVALID_PARAMETERS")
+    assert caught.value.message == "RelatedSignName is required when TemplateType is 0, 1 or 2."
+
+
+def test_the_provider_refuses_createsmstemplate_without_a_templaterule_when_there_are_variables(simulated_account):
+    client = client_for(simulated_account("aliyun"))
+    with pytest.raises(ProviderError) as caught:
+        client.call("CreateSmsTemplate", create_template_params(TemplateRule=None))
+    assert caught.value.message == "TemplateRule is required when TemplateContent has variables."
+    client.call("CreateSmsTemplate", create_template_params(TemplateRule=None, TemplateContent="No variable."))
+
+
+@pytest.mark.parametrize(
+    "rule,message",
+    [
+        ('{"otp":"numberCaptcha"}', "TemplateRule must give a rule for each variable of TemplateContent."),
+        ('{"code":"digits"}', "TemplateRule has an unknown variable rule: digits."),
+        ("{code}", "TemplateRule is not valid JSON."),
+    ],
+)
+def test_the_provider_refuses_a_templaterule_that_does_not_fit_the_content(simulated_account, rule, message):
+    with pytest.raises(ProviderError) as caught:
+        client_for(simulated_account("aliyun")).call("CreateSmsTemplate", create_template_params(TemplateRule=rule))
+    assert caught.value.message == message
+
+
+@pytest.mark.parametrize("intl_type", [None, 3])
+def test_the_provider_refuses_an_international_template_without_a_valid_intltype(simulated_account, intl_type):
+    params = create_template_params(TemplateType=3, RelatedSignName=None, IntlType=intl_type)
+    with pytest.raises(ProviderError) as caught:
+        client_for(simulated_account("aliyun")).call("CreateSmsTemplate", params)
+    assert caught.value.message == "IntlType must be 0, 1 or 2 when TemplateType is 3."

@@ -131,3 +131,113 @@ def test_the_plivo_sdk_with_a_wrong_token_gets_an_authentication_error(simulator
 
     with pytest.raises(plivo.exceptions.AuthenticationError):
         plivo_sdk("wrong").messages.create(src="smsdash", dst="14155552222", text="x")
+
+
+def sdk_required_fields(model) -> set[str]:
+    """The fields an Alibaba SDK request model documents as "This parameter is required." (in the comment
+    block above each assignment in its __init__), as wire names."""
+    import inspect
+    import re
+
+    required, comments = set(), ""
+    for line in inspect.getsource(model.__init__).splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            comments += stripped
+        elif match := re.match(r"self\.(\w+) = ", stripped):
+            if "This parameter is required." in comments:
+                required.add("".join(part.capitalize() for part in match.group(1).split("_")))
+            comments = ""
+    return required
+
+
+def aliyun_template_request(simulated_account, submission):
+    from apps.providers.clients import client_for
+
+    action, params = client_for(simulated_account("aliyun")).template_request(submission)
+    return action, {k: v for k, v in params.items() if v is not None and v != ""}  # what signed_request sends
+
+
+@pytest.mark.parametrize(
+    "type_,international,expected",
+    [
+        ("verification", False, {"TemplateType": 0, "TemplateRule": '{"code":"numberCaptcha"}'}),
+        ("notification", False, {"TemplateType": 1, "TemplateRule": '{"code":"other_number2"}'}),
+        ("verification", True, {"TemplateType": 3, "IntlType": 2}),
+        ("notification", True, {"TemplateType": 3, "IntlType": 0}),
+        ("promotional", True, {"TemplateType": 3, "IntlType": 1}),
+    ],
+)
+def test_the_alibaba_template_request_is_the_sdks_createsmstemplaterequest(
+    simulated_account, type_, international, expected
+):
+    from alibabacloud_dysmsapi20170525.models import CreateSmsTemplateRequest
+
+    from apps.providers.clients.base import TemplateSubmission
+
+    submission = TemplateSubmission(name="Login", type=type_, content="Code ${code}.", remark="Login OTP.",
+                                    international=international, sign_name="Demo")  # fmt: skip
+    action, params = aliyun_template_request(simulated_account, submission)
+    model = CreateSmsTemplateRequest().from_map(params)
+    assert action == "CreateSmsTemplate"
+    assert model.to_map() == params  # every name is one of the SDK's, nothing dropped
+    assert sdk_required_fields(CreateSmsTemplateRequest) <= set(params)
+    assert isinstance(model.template_type, int) and isinstance(model.intl_type, int | None)
+    assert model.related_sign_name == "Demo" and expected.items() <= params.items()
+
+
+def test_the_sdk_names_templatecontent_templatename_and_templatetype_as_required():
+    from alibabacloud_dysmsapi20170525.models import CreateSmsTemplateRequest
+
+    assert sdk_required_fields(CreateSmsTemplateRequest) == {"TemplateContent", "TemplateName", "TemplateType"}
+
+
+def test_the_alibaba_sdk_creates_a_template_and_is_refused_without_a_template_rule(simulator):
+    from alibabacloud_dysmsapi20170525 import models
+
+    client = aliyun_sdk(simulator)
+    request = models.CreateSmsTemplateRequest(
+        template_type=0,
+        template_name="Login",
+        template_content="Code ${code}.",
+        related_sign_name="Demo",
+        template_rule='{"code":"numberCaptcha"}',
+    )
+    assert client.create_sms_template(request).body.code == "OK"
+    request.template_rule = None
+    refused = client.create_sms_template(request).body
+    assert (refused.code, refused.message) == (
+        "isv.INVALID_PARAMETERS",
+        "TemplateRule is required when TemplateContent has variables.",
+    )
+
+
+def tencent_sms_types() -> dict[int, str]:
+    """AddSmsTemplateRequest's SmsType docstring, e.g. "1表示营销短信，2表示通知短信，3表示验证码短信"."""
+    import re
+
+    from tencentcloud.sms.v20210111 import models
+
+    doc = models.AddSmsTemplateRequest.SmsType.__doc__
+    names = {"营销短信": "promotional", "通知短信": "notification", "验证码短信": "verification"}
+    return {int(n): names[kind] for n, kind in re.findall(r"(\d)表示(\w+?短信)", doc)}
+
+
+@pytest.mark.parametrize("kind", ["promotional", "notification", "verification"])
+@pytest.mark.parametrize("international", [False, True])
+def test_the_tencent_template_request_is_the_sdks_addsmstemplaterequest(kind, international):
+    import warnings
+
+    from tencentcloud.sms.v20210111 import models
+
+    from apps.providers.clients.base import TemplateSubmission
+    from apps.providers.clients.tencent import TencentClient
+
+    submission = TemplateSubmission(name="T", type=kind, content="Hi ${name}.", remark="r", international=international)
+    payload = TencentClient.template_request(submission)
+    request = models.AddSmsTemplateRequest()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the SDK warns of "useless" (unknown) fields
+        request._deserialize(payload)
+    assert tencent_sms_types()[request.SmsType] == kind
+    assert request.International == int(international) and isinstance(request.SmsType, int)

@@ -191,6 +191,14 @@ def test_template_variables_are_sent_as_numbered_placeholders(simulated_account,
     assert (template.content, template.type, template.international) == ("Code {1}.", 3, 0)
 
 
+@pytest.mark.parametrize("kind,sms_type", [("promotional", 1), ("notification", 2), ("verification", 3)])
+def test_an_international_template_is_filed_with_the_smstype_of_its_kind(simulated_account, simulator, kind, sms_type):
+    submission = TemplateSubmission(name="Intl", type=kind, content="Hello ${name}.", remark="r", international=True)
+    code = client_for(simulated_account("tencent")).submit_template(submission).template_code
+    template = simulator.template("tencent", code)
+    assert (template.type, template.international) == (sms_type, 1)
+
+
 def test_a_template_goes_from_review_to_approved_or_rejected(simulated_account, simulator):
     client = client_for(simulated_account("tencent"))
     submission = TemplateSubmission(name="Notice", type="notification", content="Order {1} shipped.", remark="r")

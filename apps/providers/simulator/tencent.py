@@ -16,6 +16,9 @@ VERSION = "2021-01-11"
 TIMESTAMP_WINDOW = 300
 APP_ID_RE = re.compile(r"^14\d{8}$")
 REGION_RE = re.compile(r"^[a-z]{2}-[a-z]+(-\d+)?$")
+# AddSmsTemplate, tencentcloud-sdk-python-sms tencentcloud/sms/v20210111/models.py (AddSmsTemplateRequest):
+# SmsType 1 marketing, 2 notification, 3 verification code (since 2024-05-16); International 0 or 1.
+SMS_TYPES = (1, 2, 3)
 STATUS_CODES = {"approved": 0, "reviewing": 1, "approved_pending": 2, "rejected": -1, "cancelled": -1}
 
 
@@ -201,7 +204,7 @@ def add_template(state: SimulatorState, payload: dict):
     types = dict(TemplateName=str, TemplateContent=str, SmsType=int, International=int, Remark=str)
     if problem := _require(payload, **types):
         return problem
-    if payload["SmsType"] not in (1, 2, 3):
+    if payload["SmsType"] not in SMS_TYPES:
         return error("InvalidParameterValue.InvalidSmsType", "SmsType must be 1, 2 or 3.")
     if payload["International"] not in (0, 1):
         return error("InvalidParameterValue.InvalidInternational", "International must be 0 or 1.")
