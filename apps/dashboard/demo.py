@@ -188,6 +188,7 @@ TEMPLATES = [
     ),
 ]
 
+DEMO_SIGN_NAME = "smsdash"  # the sign name demo templates are sent with (Alibaba reviews them together)
 REJECTION_REASON = "Promotional content must include the sender's signature and an opt-out that works."
 
 
@@ -252,6 +253,7 @@ def _create_templates(accounts) -> dict:
             provider_status=review,
             provider_template_code=code,
             content=content,
+            sign_name=DEMO_SIGN_NAME,
             remark="Demo template for smsdash.",
             provider_reason=REJECTION_REASON if review == ProviderReviewStatus.REJECTED else "",
             submitted_at=now - timedelta(days=40) if code else None,

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from apps.providers.models import Provider
 from apps.sms_templates import services, views
-from apps.sms_templates.models import SmsTemplate, TemplateStatus
+from apps.sms_templates.models import SIGN_NAME_REQUIRED, SmsTemplate, TemplateStatus
 from tests.factories import make_account
 from tests.sms_templates.conftest import template_in
 
@@ -48,6 +48,15 @@ def test_an_author_drafts_a_template_and_it_is_recorded(client, author, account)
     template = SmsTemplate.objects.get(name="Login code")
     assert (template.status, template.author) == (S.DRAFT, author)
     assert [(t.actor, t.to_status, t.comment) for t in template.transitions.all()] == [(author, S.DRAFT, "Created.")]
+
+
+def test_the_form_keeps_the_sign_name_and_refuses_an_alibaba_template_without_one(client, author, account):
+    response = as_user(client, author).post(ADD_URL, form_data(account, sign_name=""))
+    assert response.status_code == 200 and not SmsTemplate.objects.exists()
+    message = SIGN_NAME_REQUIRED.format(account=account.name, type="verification code")
+    assert response.context["adminform"].form.errors["sign_name"] == [message]
+    as_user(client, author).post(ADD_URL, form_data(account, sign_name="Example"))
+    assert SmsTemplate.objects.get().sign_name == "Example"
 
 
 def test_the_form_refuses_a_rule_violation_naming_the_field_and_writes_nothing(client, author, account):

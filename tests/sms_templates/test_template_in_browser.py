@@ -39,6 +39,7 @@ def test_an_author_drafts_a_code_template_and_a_reviewer_gets_it_approved_by_the
     page.fill("#id_content", "Hi ${name}, your code is ${code}.")
     assert "exactly one variable, ${code}; it has 2: ${name}, ${code}." in page.inner_text("#live-rules")
     page.fill("#id_content", "Your example.com login code is ${code}. It expires in 5 minutes.")
+    page.fill("#id_sign_name", "Example")
     page.fill("#id_remark", "Sent when a user signs in to example.com.")
     assert page.inner_text("#count-name") == "10 / 30 characters"
     assert page.inner_text("#live-rules") == ""

@@ -52,6 +52,38 @@ def test_an_approved_template_is_submitted_and_the_providers_approval_is_followe
     ]
 
 
+@pytest.mark.parametrize("kind,intl_type", [("verification", 2), ("notification", 0), ("promotional", 1)])
+def test_an_international_template_reaches_alibaba_as_its_kind_with_its_sign_name(
+    kind, intl_type, simulator, simulated_account, author, reviewer, django_capture_on_commit_callbacks
+):
+    account = simulated_account(Provider.ALIYUN, is_enterprise=True)
+    template = template_in(
+        S.INTERNALLY_APPROVED, author=author, account=account, type="international", international_kind=kind
+    )
+    submit(template, reviewer, django_capture_on_commit_callbacks)
+    at_provider = simulator.template(Provider.ALIYUN, template.provider_template_code)
+    assert (at_provider.type, at_provider.intl_type) == (3, intl_type)
+
+
+@pytest.mark.parametrize("kind,sms_type", [("verification", 3), ("notification", 2), ("promotional", 1)])
+def test_an_international_template_reaches_tencent_as_its_kind(
+    kind, sms_type, simulator, simulated_account, author, reviewer, django_capture_on_commit_callbacks
+):
+    account = simulated_account(Provider.TENCENT, is_enterprise=True)
+    template = template_in(
+        S.INTERNALLY_APPROVED, author=author, account=account, type="international", international_kind=kind
+    )
+    submit(template, reviewer, django_capture_on_commit_callbacks)
+    at_provider = simulator.template(Provider.TENCENT, template.provider_template_code)
+    assert (at_provider.type, at_provider.international) == (sms_type, 1)
+
+
+def test_the_submission_carries_the_templates_sign_name(author):
+    template = template_in(S.INTERNALLY_APPROVED, author=author, sign_name="Example")
+    submission = services.template_submission(template)
+    assert (submission.type, submission.international, submission.sign_name) == ("verification", False, "Example")
+
+
 def test_a_rejection_shows_the_providers_reason_and_the_template_can_be_reworked(
     simulator, simulated_account, author, reviewer, client, django_capture_on_commit_callbacks
 ):

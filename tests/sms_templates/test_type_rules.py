@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from apps.providers.models import Provider
 from apps.sms_templates import rules
-from apps.sms_templates.models import SmsTemplate, TemplateType, allowed_types
+from apps.sms_templates.models import SIGN_NAME_REQUIRED, SmsTemplate, TemplateType, allowed_types
 from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +99,22 @@ def test_several_violations_are_reported_together():
 def test_variables_and_preview():
     assert rules.find_variables("${a} ${b} ${a}") == ["a", "b"]
     assert rules.render_preview("Code ${code} for ${name}", {"name": "Ann"}) == "Code 123456 for Ann"
+
+
+def test_an_alibaba_template_needs_the_sign_name_it_is_sent_with():
+    account = make_account(is_enterprise=False, name="Alibaba main")
+    for type_ in (TemplateType.VERIFICATION, TemplateType.NOTIFICATION):
+        content = "Your code is ${code}." if type_ == TemplateType.VERIFICATION else "Hello ${name}"
+        errors = errors_of(account=account, type=type_, content=content, sign_name=" ")
+        label = TemplateType(type_).label.lower()
+        assert errors == {"sign_name": [SIGN_NAME_REQUIRED.format(account="Alibaba main", type=label)]}
+
+
+def test_an_international_alibaba_template_needs_no_sign_name():
+    assert errors_of(account=make_account(is_enterprise=True), type=TemplateType.INTERNATIONAL, sign_name="") == {}
+
+
+@pytest.mark.parametrize("provider,api", [(Provider.TENCENT, "current"), (Provider.ALIYUN, "legacy")])
+def test_tencent_and_the_legacy_alibaba_api_need_no_sign_name(provider, api):
+    account = make_account(provider, alibaba_template_api=api)
+    assert errors_of(account=account, sign_name="") == {}
