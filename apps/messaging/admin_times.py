@@ -4,8 +4,10 @@ Such a time may not even load into Python (1 BC on PostgreSQL, year 0 on SQLite)
 fields are deferred and read through two annotations computed by the database: the time when it is
 inside the window, and the stored value as the database's text. The list shows the text of an
 outside time; the change page shows it read-only and leaves the field empty, so saving asks for a
-correct time instead of writing back what could not be read. Django's date hierarchy loads the
-first, last and every distinct date of the list: it is offered for the times inside the window.
+correct time instead of writing back what could not be read (a read-only one is left as stored).
+Deleting lists the rows it reaches without their times (smsdash/admin_delete.py). Django's date
+hierarchy loads the first, last and every distinct date of the list: it is offered for the times
+inside the window.
 """
 
 from __future__ import annotations
