@@ -41,7 +41,8 @@ def test_a_template_body_keeps_its_line_breaks_but_refuses_other_control_charact
     account = ProviderAccount.objects.create(
         provider="aliyun", name="Acme CN", key_id="LTAI5tAcme", key_secret="s", region="cn-hangzhou"
     )
-    form = dict(account=account.pk, type="verification", name="Login code", remark="Sign-in")
+    form = dict(account=account.pk, type="verification", name="Login code", remark="Sign-in", sign_name="Acme")
+    form["international_kind"] = "verification"
     url = reverse("admin:sms_templates_smstemplate_add")
 
     refused = client.post(url, {**form, "content": "Your code is ${code}.\x00"})
