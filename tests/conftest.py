@@ -85,6 +85,15 @@ def jobs_on_redis(redis_connection, settings):
     breaker._connections.clear()
 
 
+@pytest.fixture
+def processes():
+    """Processes a test starts (objects with stop()); each is stopped at the end, passed or failed."""
+    started = []
+    yield started
+    for process in started:
+        process.stop()
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Debian's headless Chromium driven by Playwright (never a downloaded browser)."""

@@ -16,6 +16,8 @@ forever, a countdown to the same retry again and again) stalls just as a frozen 
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -85,3 +87,32 @@ def wait_for_exit(process, *, what: str, measure: Callable[[], Any] | None = Non
 
     wait_for_progress(sample, lambda value: value[0] is not None, what=what, **options)
     return process.returncode
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below pid (Linux /proc), whatever its process group: rq's work horse leaves
+    the worker's session, so killing the group alone leaves it running."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(process, *, what: str) -> None:
+    """SIGKILL to a subprocess.Popen and everything below it, at once: as when its machine dies."""
+    for pid in [process.pid, *descendants(process.pid)]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    wait_for_exit(process, what=what)

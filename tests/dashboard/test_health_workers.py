@@ -20,14 +20,6 @@ from tests.progress import wait_for_progress
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 
 
-@pytest.fixture
-def processes():
-    started = []
-    yield started
-    for process in started:
-        process.stop()
-
-
 def state(connection) -> tuple:
     queues = health.queue_health()
     return (

@@ -8,6 +8,7 @@ import pytest
 
 from apps.messaging.services import api_token_create
 from tests.factories import make_account
+from tests.messaging.workers import WorkerProcess
 
 
 class ApiClient:
@@ -76,3 +77,9 @@ def shared_database(transactional_db, tmp_path):
         connection.close()
         settings_dict["NAME"] = original
         connection.connection = in_memory
+
+
+@pytest.fixture(autouse=True)
+def no_worker_outlives_its_test():
+    yield
+    WorkerProcess.kill_all_started()

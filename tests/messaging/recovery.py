@@ -5,7 +5,6 @@ its work horse, which rq puts in a process group of its own)."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import redis
 
-from tests.progress import wait_for_exit, wait_for_progress
+from tests.progress import kill_tree, wait_for_exit, wait_for_progress
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_CLASS = "smsdash.worker.ResilientWorker"  # as in the Procfile
@@ -63,24 +62,6 @@ class PrivateRedis:
             self.process.wait()
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below pid (Linux /proc), whatever its process group."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 class Process:
     """A manage.py command in its own session, output to a log file."""
 
@@ -101,12 +82,7 @@ class Process:
 
     def kill(self) -> None:
         """SIGKILL to the process and everything below it, at once: as when its machine dies."""
-        for pid in [self.process.pid, *descendants(self.process.pid)]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        wait_for_exit(self.process, what=f"killed {self.log.name}")
+        kill_tree(self.process, what=f"killed {self.log.name}")
 
     def stop(self) -> None:
         if self.alive:

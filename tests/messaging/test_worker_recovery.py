@@ -62,14 +62,6 @@ def private_redis(tmp_path, settings):
     breakers._connections.clear()
 
 
-@pytest.fixture
-def processes():
-    started = []
-    yield started
-    for process in started:
-        process.stop()
-
-
 def enqueue_backlog(account, conversions, *, chunk: int = 20) -> None:
     ids = [c.pk for c in conversions]
     for start in range(0, len(ids), chunk):

@@ -6,7 +6,6 @@ They are waited on by their progress (tests/progress.py), never by a fixed numbe
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from typing import Any
 import django_rq
 from rq import SimpleWorker
 
-from tests.progress import countdown, cpu_ticks, wait_for_exit, wait_for_progress
+from tests.progress import countdown, cpu_ticks, kill_tree, wait_for_exit, wait_for_progress
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +53,11 @@ def burst(
 
 
 class WorkerProcess:
-    """`manage.py rqworker reports --with-scheduler` in its own process group (so it can be killed whole)."""
+    """`manage.py rqworker reports --with-scheduler` in its own session. Every one started is killed
+    at the end of its test (tests/messaging/conftest.py), passed or failed: a worker left running
+    would take the next test's jobs from the same Redis database."""
+
+    started: list[WorkerProcess] = []
 
     def __init__(self, database_url: str, redis_url: str, *, burst: bool = False, log: Path):
         env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "LOG_LEVEL": "INFO"}
@@ -63,11 +66,18 @@ class WorkerProcess:
         self.process = subprocess.Popen(
             args, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
         )
+        WorkerProcess.started.append(self)
 
     def kill(self) -> None:
-        """SIGKILL to the worker and its work horse: no cleanup, as when a machine dies."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        wait_for_exit(self.process, what=f"killed worker {self.log.name}")
+        """SIGKILL to the worker, its scheduler and its work horse: no cleanup, as when a machine dies."""
+        kill_tree(self.process, what=f"killed worker {self.log.name}")
+
+    @classmethod
+    def kill_all_started(cls) -> None:
+        while cls.started:
+            worker = cls.started.pop()
+            if worker.process.poll() is None:
+                worker.kill()
 
     def wait(self, measure: Callable[[], Any] | None = None) -> int:
         """Wait for a burst worker to exit; its log, its CPU and measure() are its progress."""
