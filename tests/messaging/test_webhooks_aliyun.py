@@ -4,19 +4,19 @@ reference/sms-webhook), and the phone numbers in them as the docs say they are w
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from email.utils import format_datetime
 
 import pytest
 from django.utils import timezone
 
-from apps.messaging.delivery import formats, webhooks
+from apps.messaging.delivery import formats
 from apps.messaging.models import DeliveryReceipt, SentMessage
 from apps.providers.clients.aliyun import CHINA_TIME
 from apps.providers.models import Provider
 from smsdash.boundary import CONTROL_CHARACTER, NOT_ASCII_DIGITS
 from tests.factories import make_account, make_message
+from tests.messaging.webhook_requests import post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -42,11 +42,6 @@ def intl_report(message_id: str, status: str = "1", **overrides) -> dict:
     }
     report.update(overrides)
     return report
-
-
-def post_json(client, account, body):
-    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-    return client.post(webhooks.webhook_path(account), data, content_type="application/json")
 
 
 def test_an_international_report_as_documented_is_applied_and_answered_as_alibaba_expects(client):

@@ -4,7 +4,6 @@ documentation asks (PROVIDERS.md A.6, B.5, C.4) and never with a 500."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
@@ -16,6 +15,7 @@ from apps.providers.models import Provider
 from smsdash.boundary import CONTROL_CHARACTER, NOT_ASCII_DIGITS
 from tests.factories import make_account, make_message
 from tests.messaging.test_webhooks import plivo_form, plivo_post, tencent_receipt
+from tests.messaging.webhook_requests import post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -36,11 +36,6 @@ def aliyun_report(biz_id: str = "777^0", **overrides) -> dict:
     }
     report.update(overrides)
     return report
-
-
-def post_json(client, account, body):
-    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-    return client.post(webhooks.webhook_path(account), data, content_type="application/json")
 
 
 def nothing_written() -> bool:
