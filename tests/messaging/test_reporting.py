@@ -109,6 +109,23 @@ def test_a_transient_error_is_retried_later_with_growing_jittered_delays(simulat
     assert len({round(backoff_seconds(5), 6) for _ in range(20)}) > 1  # jitter: retries spread out
 
 
+def test_a_refused_report_is_logged_with_the_provider_message_id_and_what_happens_next(
+    simulator, simulated_account, caplog
+):
+    account = simulated_account(Provider.TENCENT)
+    conversions = convert(sent_messages(simulator, account, 1))
+    simulator.set_faults(provider="tencent", error_rate=1.0)
+    with caplog.at_level("WARNING", logger="apps.messaging.services.reporting"):
+        report(conversions)
+    pending = Conversion.objects.select_related("message").get()
+    [line] = [r.getMessage() for r in caplog.records if "answered" in r.getMessage()]
+    assert line.startswith(
+        f"tencent answered transient for the conversion of provider message id "
+        f"{pending.message.provider_message_id} (account {account.name}): "
+    )
+    assert line.endswith(" s") and "; retry in " in line
+
+
 def test_preconditions_skip_with_the_reason_before_any_call(simulator, simulated_account):
     tencent = simulated_account(Provider.TENCENT, conversion_allowlisted=False)
     plivo = simulated_account(Provider.PLIVO)

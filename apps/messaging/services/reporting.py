@@ -48,6 +48,7 @@ UNEXPECTED = "Unexpected error while reporting: {error}"
 # Log lines name the account, its provider and the provider's message ids, as operators search them.
 PARKED_LOG = "parked %d conversion(s) of account %s (%s) until %s, circuit open: provider message ids %s"
 RELEASED_LOG = "released %d conversion(s) of account %s (%s) held by %s: provider message ids %s"
+REFUSED_LOG = "%s answered %s for the conversion of provider message id %s (account %s): %s; %s"
 REPEAT_LOG = (
     "possible repeat: conversion %s of account %s (%s), provider message id %s, may have been reported twice (%s)"
 )
@@ -291,7 +292,7 @@ def _report_one(account, client: ProviderClient, breaker: CircuitBreaker, conver
     except ProviderError as error:
         outcome = outcomes.record(breaker, account, "report", error)
         run.probe_succeeded = run.probe_succeeded or (probing and outcome == Outcome.SUCCESS)
-        _record_error(conversion, claim, error, run)
+        _record_error(account, conversion, claim, error, run)
         return outcome
     except Exception as error:  # a bug or an unclassified failure: keep the row, retry later
         logger.exception("reporting conversion %s failed unexpectedly", conversion.pk)
@@ -312,12 +313,17 @@ def _report_one(account, client: ProviderClient, breaker: CircuitBreaker, conver
     return Outcome.SUCCESS
 
 
-def _record_error(conversion: Claimed, claim: Claim, error: ProviderError, run) -> None:
+def _record_error(account, conversion: Claimed, claim: Claim, error: ProviderError, run) -> None:
+    # One line per refused report, naming what an operator searches by; an outage is at most
+    # FAILURE_THRESHOLD such lines per account before the breaker parks the rest (PARKED_LOG).
     if error.retryable:
         _retry_later(conversion, claim, f"{error.kind}: {error}", run)
-        return
-    _finish(conversion, claim, report_state=ReportState.FAILED, last_error=f"{error.kind}: {error}")
-    run.failed += 1
+        then = f"retry in {run.retries[-1][1]:g} s"
+    else:
+        _finish(conversion, claim, report_state=ReportState.FAILED, last_error=f"{error.kind}: {error}")
+        run.failed += 1
+        then = "failed until re-sent from the admin"
+    logger.warning(REFUSED_LOG, account.provider, error.kind, conversion.message_id, account.name, error, then)
 
 
 def _retry_later(conversion: Claimed, claim: Claim, reason: str, run: ReportRun) -> None:
