@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import redis.exceptions
@@ -59,6 +60,28 @@ def enqueue(
                 on_unavailable(exc)
 
     transaction.on_commit(start)
+
+
+def enqueue_at(
+    when: datetime, func: Callable[..., Any], *args: Any, queue: str = "default", job_id: str | None = None
+) -> bool:
+    """Run func(*args) on a worker at `when` (rq's scheduler: workers run with --with-scheduler),
+    scheduled after commit. Inline there is nothing to wait with: it does nothing and returns False,
+    so a caller keeps the due time in a row that one of its periodic jobs (smsdash/cron.py) picks up."""
+    options = rq_options(job_id=job_id, job_timeout=None, retry=None)
+    if not isinstance(when, datetime) or when.tzinfo is None:
+        raise TypeError(f"enqueue_at() needs an aware datetime, not {when!r}")
+    if settings.JOBS_INLINE:
+        return False
+
+    def start() -> None:
+        try:
+            queue_for(queue).enqueue_at(when, func, *args, **options)
+        except QUEUE_UNAVAILABLE as exc:
+            logger.error(UNQUEUED_LOG, job_name(func), describe_args(args), queue, exc)
+
+    transaction.on_commit(start)
+    return True
 
 
 def rq_options(*, job_id: str | None, job_timeout: int | None, retry: Retry | None) -> dict[str, Any]:
