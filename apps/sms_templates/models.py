@@ -105,6 +105,10 @@ class SmsTemplate(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True, help_text="When the provider approved or rejected it.")
+    review_check_at = models.DateTimeField(
+        null=True, blank=True, help_text="When smsdash asks the provider for its review next, after a submission."
+    )
+    review_checks = models.PositiveSmallIntegerField(default=0, help_text="Follow-up review checks made so far.")
 
     class Meta:
         ordering = ["-updated_at"]
@@ -189,6 +193,7 @@ class SubmissionAttempt(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     template_code = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
+    restarts = models.PositiveSmallIntegerField(default=0, help_text="Times the sweep queued its lost job again.")
 
     class Meta:
         ordering = ["-requested_at"]
