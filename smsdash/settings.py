@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_rq",
+    "csp",
     "apps.providers",
     "apps.sms_templates",
     "apps.messaging",
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -181,8 +183,12 @@ DASHBOARD_EXPORT_STREAM_LIMIT = envint("DASHBOARD_EXPORT_STREAM_LIMIT", "1000000
 DASHBOARD_EXPORT_DIR = Path(os.environ.get("DASHBOARD_EXPORT_DIR", VAR_DIR / "exports"))
 
 # Deployment hardening: what `manage.py check --deploy` asks for, on whenever DEBUG is off.
-if not DEBUG:
+# X-Forwarded-Proto says the request came over https only when a proxy in front sets it and strips
+# the client's own: trusted without such a proxy, any client could skip the https redirect.
+TRUST_X_FORWARDED_PROTO = envbool("TRUST_X_FORWARDED_PROTO", "false")
+if TRUST_X_FORWARDED_PROTO:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "true")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -193,10 +199,44 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
     SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
+# Content-Security-Policy on every response (django-csp): scripts, styles, images and fetches from
+# this site only, so no inline script or style runs; Chart.js is served from static/ like the rest.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Webhook URL tokens are redacted from every record (smsdash/logging_filters.py): on the handlers, and
+# on the loggers that log request paths, so that any handler attached to them (a test's caplog too)
+# gets the redacted text. Django's records reach the root handler instead of Django's own console and
+# mail_admins handlers (unused: no ADMINS), which would print them unredacted.
+_REDACT = ["webhook_tokens"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"webhook_tokens": {"()": "smsdash.logging_filters.RedactWebhookTokens"}},
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": _REDACT},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": _REDACT},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"level": "INFO"},
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": _REDACT},
+        "django.security.csrf": {"filters": _REDACT},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False, "filters": _REDACT},
+    },
 }
