@@ -31,7 +31,7 @@ STALL_SECONDS = 90  # no answer for this long: the server hangs (a request's own
 
 
 class Gunicorn:
-    def __init__(self, database_url: str, *, log: Path, workers: int, threads: int):
+    def __init__(self, database_url: str, *, log: Path, workers: int, threads: int, options: tuple[str, ...] = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -47,7 +47,7 @@ class Gunicorn:
         )
         args = [
             str(Path(sys.executable).with_name("gunicorn")), "smsdash.wsgi:application", "-b", f"127.0.0.1:{self.port}",
-            "-w", str(workers), "-k", "gthread", "--threads", str(threads), "--log-level", "warning",
+            "-w", str(workers), "-k", "gthread", "--threads", str(threads), "--log-level", "warning", *options,
         ]  # fmt: skip
         self.process = subprocess.Popen(
             args, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
