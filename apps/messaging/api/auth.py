@@ -18,10 +18,12 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from apps.messaging.api import token_guard
 from apps.messaging.services.tokens import api_token_authenticate
 
 NO_TOKEN = "Authentication required: send 'Authorization: Bearer <token>' with an API token from the admin."
 BAD_TOKEN = "This API token is unknown or revoked."
+TOO_MANY_BAD_TOKENS = "Too many invalid API tokens from your address: retry in {seconds} seconds with a valid token."
 ACCOUNT_INACTIVE = "This token's account is inactive: an administrator must reactivate the account first."
 DATABASE_UNAVAILABLE = "The database is unavailable: retry later (repeating a request is safe)."
 UNEXPECTED = "An unexpected error occurred and was logged: retry later (repeating a request is safe)."
@@ -50,6 +52,13 @@ def _token(request: HttpRequest):
         return None, error(401, NO_TOKEN, {"Authorization": NO_TOKEN}, WWW_Authenticate='Bearer realm="smsdash"')
     token = api_token_authenticate(raw.strip())
     if token is None:
+        # Checked after the lookup, so a valid token from a blocked address still passes.
+        address = token_guard.client_address(request)
+        seconds = token_guard.blocked_for(address)
+        if seconds:
+            message = TOO_MANY_BAD_TOKENS.format(seconds=seconds)
+            return None, error(429, message, {"Authorization": message}, Retry_After=str(seconds))
+        token_guard.bad_token_seen(address)
         return None, error(
             401, BAD_TOKEN, {"Authorization": BAD_TOKEN}, WWW_Authenticate='Bearer error="invalid_token"'
         )
