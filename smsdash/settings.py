@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -44,6 +45,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_rq",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "csp",
     "apps.providers",
     "apps.sms_templates",
@@ -59,8 +63,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "smsdash.signin.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "smsdash.urls"
@@ -126,6 +134,22 @@ STORAGES = {
 
 LOGIN_URL = "admin:login"
 
+# Sign-in (smsdash/signin/). django-axes: after AXES_FAILURE_LIMIT failed sign-ins of one user from
+# one address, that pair is refused (even with the right password) for AXES_COOLOFF_MINUTES, or until
+# an administrator deletes the entry under Admin > Axes > Access attempts. Per pair, so a stranger
+# guessing a user's password elsewhere cannot lock that user out of their own desk. Addresses are
+# REMOTE_ADDR (behind a proxy set AXES_IPWARE_PROXY_COUNT and install django-ipware).
+AUTHENTICATION_BACKENDS = ["smsdash.signin.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", "30"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "smsdash.signin.lockout.lockout_response"
+# TOTP two-factor (django-otp) for staff: enrol at /admin/two-factor/. When required, a staff session
+# not verified by a code reaches nothing in the admin but that page. Off by default for the demo.
+ADMIN_2FA_REQUIRED = envbool("ADMIN_2FA_REQUIRED", "false")
+OTP_TOTP_ISSUER = "smsdash"
+
 # Jobs: Redis + django-rq when REDIS_URL is set, otherwise run inline in the caller's process
 # (after the transaction commits). See docs/decisions.md, "Jobs without Redis".
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -135,6 +159,12 @@ RQ_QUEUES = {
     for name in ("default", "reports", "sync")
 }
 RQ_SHOW_ADMIN_LINK = bool(REDIS_URL)
+# The cache holds counters every web process must share (invalid API tokens per address): Redis
+# with REDIS_URL, this process's memory otherwise (a single runserver process).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Conversion reporting (apps/messaging/services/reporting.py, apps/providers/breaker.py): retry
 # backoff with jitter, when pending work counts as lost, when a worker's claim counts as dead (its
@@ -149,6 +179,12 @@ CONVERSION_REPORTING = {
 CIRCUIT_BREAKER = {"FAILURE_THRESHOLD": 5, "COOL_DOWN_SECONDS": 30}
 # The ingest API refuses bodies above this size (413) before reading them.
 API_MAX_BODY_BYTES = 2 * 1024 * 1024
+# After API_BAD_TOKEN_LIMIT invalid tokens from one address within API_BAD_TOKEN_WINDOW_SECONDS, further
+# invalid tokens from it answer 429 for API_BAD_TOKEN_BLOCK_SECONDS (apps/messaging/api/token_guard.py).
+API_BAD_TOKEN_LIMIT = envint("API_BAD_TOKEN_LIMIT", "20")
+API_BAD_TOKEN_WINDOW_SECONDS = envint("API_BAD_TOKEN_WINDOW_SECONDS", "60")
+API_BAD_TOKEN_BLOCK_SECONDS = envint("API_BAD_TOKEN_BLOCK_SECONDS", "300")
+API_BAD_TOKEN_CACHE = "default"
 # The input boundary (smsdash/boundary.py): a time entering through the API, a webhook or a form
 # must lie between INPUT_EARLIEST_DATE (UTC midnight) and now + INPUT_FUTURE_TOLERANCE_SECONDS
 # (senders' clocks run slightly ahead of ours).
