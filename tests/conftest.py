@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,15 @@ PASSWORD = "correct horse battery staple"
 def fast_password_hashing(settings):
     # Personas are created in most tests; the production hasher costs 0.25 s per password.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(settings):
+    # Each test its own empty cache: counters kept there (invalid API tokens per address) must not
+    # carry over to the next test, nor land in the Redis of REDIS_URL that other runs share.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
+    }
 
 
 @pytest.fixture
