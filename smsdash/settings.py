@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_rq",
+    "auditlog",  # who changed provider accounts, API tokens, user access (apps/providers/audit.py)
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",  # after authentication: records who made each change
     "django_otp.middleware.OTPMiddleware",
     "smsdash.signin.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -196,6 +198,10 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "smsdash@localhost")
 
 # The provider simulator of `make run` and the tests (apps/providers/simulator/).
 SIMULATOR_PORT = envint("SIMULATOR_PORT", "8025")
+# Provider keys go only over https to their provider's own hosts (apps/providers/clients/endpoints.py).
+# The demo and the tests run the simulator on 127.0.0.1 and set this, which also admits loopback
+# addresses (http or https). Never needed in production.
+PROVIDER_ALLOW_LOCAL_ENDPOINTS = envbool("PROVIDER_ALLOW_LOCAL_ENDPOINTS", "false")
 
 # Delivery sync (issue 5): threads per run on PostgreSQL, so its provider calls overlap (SQLite: one).
 SYNC_WORKERS = envint("SYNC_WORKERS", "4")
