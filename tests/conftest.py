@@ -24,6 +24,17 @@ ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", Path(__file__).resolve().paren
 PASSWORD = "correct horse battery staple"
 
 
+# The provider simulator runs on 127.0.0.1, which only a deployment that says so may call with an
+# account's keys (apps/providers/clients/endpoints.py): for the processes tests start (gunicorn,
+# rqworker) through the environment, for this one through the fixture (settings are already loaded).
+os.environ["PROVIDER_ALLOW_LOCAL_ENDPOINTS"] = "true"
+
+
+@pytest.fixture(autouse=True)
+def local_provider_endpoints(settings):
+    settings.PROVIDER_ALLOW_LOCAL_ENDPOINTS = True
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Personas are created in most tests; the production hasher costs 0.25 s per password.

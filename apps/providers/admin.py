@@ -1,10 +1,15 @@
 from django.contrib import admin
 
+from apps.providers.audit import audit, audit_user_access
 from apps.providers.forms import ProviderAccountForm
 from apps.providers.models import ProviderAccount
 from apps.providers.sync import admin as sync_admin  # noqa: F401  (registers the Sync runs page)
 from apps.providers.sync.actions import sync_accounts_now
 from smsdash.admin_delete import DeleteSummaryWithoutTimesMixin
+
+# Registered here, as admin modules are imported by every process (AdminConfig.ready): web, workers, commands.
+audit(ProviderAccount, secrets=["key_secret"], ignore=["updated_at"])
+audit_user_access()
 
 
 @admin.register(ProviderAccount)

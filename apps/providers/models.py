@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from apps.providers.clients.registry import CLIENTS
 from apps.providers.crypto import EncryptedTextField
 
 TENCENT_APP_ID_RE = re.compile(r"^14\d{8}$")
@@ -152,6 +153,9 @@ class ProviderAccount(models.Model):
                 errors["sdk_app_id"] = "SmsSdkAppId is required for Tencent: 10 digits starting with 14."
         elif self.sdk_app_id:
             errors["sdk_app_id"] = "SmsSdkAppId is for Tencent accounts only; leave it empty."
+        if self.endpoint and self.provider in CLIENTS:
+            if refusal := CLIENTS[self.provider].endpoint_refusal(self.endpoint):
+                errors["endpoint"] = refusal
         if errors:
             raise ValidationError(errors)
 

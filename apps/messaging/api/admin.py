@@ -11,8 +11,12 @@ from django.template.response import TemplateResponse
 from apps.messaging.models import ApiToken, ReportState
 from apps.messaging.services import api_token_create, api_token_revoke, conversion_resend
 from apps.messaging.services.reporting import claims_release_expired
+from apps.providers.audit import audit
 from apps.providers.breaker import breaker_for
 from smsdash.queue import enqueue
+
+# Who created or revoked which token; its hash is masked and last_used_at (bookkeeping) left out.
+audit(ApiToken, secrets=["token_hash"], ignore=["last_used_at"])
 
 
 @admin.display(description="provider circuit")

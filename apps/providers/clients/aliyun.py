@@ -32,6 +32,21 @@ from apps.providers.clients.base import (
 VERSION = "2017-05-25"
 INTL_VERSION = "2018-05-01"
 INTL_REGIONS = {"ap-southeast-1", "ap-southeast-5", "eu-central-1"}
+# The hosts an account's keys may be sent to (endpoints.py). The 2017-05-25 SDK's endpoint map
+# (alibabacloud_dysmsapi20170525 4.6.0, client.py _endpoint_map: the China regions all on
+# dysmsapi.aliyuncs.com, and its regional hosts) and the 2018-05-01 endpoint list
+# (alibabacloud.com/help/en/sms/developer-reference/api-dysmsapi-2018-05-01-endpoint).
+ENDPOINT_HOSTS = frozenset(
+    {
+        "dysmsapi.aliyuncs.com",
+        "dysmsapi.ap-southeast-1.aliyuncs.com",  # Singapore
+        "dysmsapi.ap-southeast-5.aliyuncs.com",  # Jakarta
+        "dysmsapi.eu-central-1.aliyuncs.com",  # Frankfurt
+        "dysmsapi.us-east-1.aliyuncs.com",  # Virginia
+        "dysmsapi-proxy.cn-beijing.aliyuncs.com",
+        "dysmsapi-xman.cn-hongkong.aliyuncs.com",
+    }
+)
 CHINA_TIME = timezone(timedelta(hours=8), "CST")  # Alibaba files SendDate and times in China time (no DST)
 # CreateSmsTemplate's fields follow the SDK's request model, alibabacloud_dysmsapi20170525
 # models/_create_sms_template_request.py: TemplateType 0 verification, 1 notification, 2 promotional,
@@ -120,7 +135,9 @@ def parse_time(value: str) -> datetime | None:
 
 class AliyunClient(ProviderClient):
     provider = "aliyun"
+    label = "Alibaba Cloud"
     default_endpoint = "https://dysmsapi.aliyuncs.com"
+    endpoint_hosts = ENDPOINT_HOSTS
 
     @property
     def intl_endpoint(self) -> str:

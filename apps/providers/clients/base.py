@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from apps.providers.clients import endpoints
 from apps.providers.clients.connection import HttpTransport
 
 if TYPE_CHECKING:
@@ -180,7 +181,11 @@ class ProviderClient:
     connections (connection.HttpTransport)."""
 
     provider: str = ""
+    label: str = ""  # the provider's name in messages
     default_endpoint: str = ""
+    # The only hosts the account's credentials are sent to (https): each client lists its provider's,
+    # with the documentation they come from (endpoints.py says why exact names, and the local case).
+    endpoint_hosts: frozenset[str] = frozenset()
     # How many send dates one delivery query may span (DeliveryQuery.until): 1 when the provider's
     # API takes a single date (Alibaba SendDate), more when it takes a time range (Tencent).
     delivery_range_days: int = 1
@@ -189,11 +194,21 @@ class ProviderClient:
         self.account = account
         self.endpoint = (account.endpoint or self.default_endpoint).rstrip("/")
         self.timeout = timeout
-        self.http = HttpTransport(timeout=timeout, authorization=self.authorization())
+        self.http = HttpTransport(timeout=timeout, authorization=self.authorization(), refusal=self.host_refusal)
 
     def authorization(self) -> str:
         """An Authorization header sent with every request; empty where requests are signed instead."""
         return ""
+
+    @classmethod
+    def host_refusal(cls, scheme: str, host: str) -> str:
+        """Why this provider's credentials must not go to scheme://host; empty when they may."""
+        return endpoints.host_refusal(scheme, host, provider=cls.label, hosts=cls.endpoint_hosts)
+
+    @classmethod
+    def endpoint_refusal(cls, url: str) -> str:
+        """Why this URL cannot be an endpoint override for this provider; empty when it can."""
+        return endpoints.url_refusal(url, provider=cls.label, hosts=cls.endpoint_hosts)
 
     def send_sms(self, request: SendRequest) -> SendResult:
         raise NotImplementedError

@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -27,6 +28,10 @@ from smsdash.sockets import closed_by_peer
 
 class Unusable(ValueError):
     """The endpoint or the environment's proxy cannot be used; the message says why and holds no secret."""
+
+
+class Refused(Unusable):
+    """The endpoint's host is not one the credentials may be sent to (endpoints.host_refusal)."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +59,18 @@ class _Route:
 class HttpTransport:
     """One keep-alive connection per origin; not thread-safe, like the client that owns it."""
 
-    def __init__(self, *, timeout: tuple[float, float], authorization: str = ""):
+    def __init__(
+        self,
+        *,
+        timeout: tuple[float, float],
+        authorization: str = "",
+        refusal: Callable[[str, str], str] | None = None,
+    ):
         self.connect_timeout, self.read_timeout = timeout
         self.authorization = authorization  # sent with every request (Plivo's basic auth)
+        # (scheme, host) -> why no request may go there, or "": asked before every request, since a
+        # signed or basic-auth request hands the host what it needs to act as the account.
+        self.refusal = refusal
         self._routes: dict[str, _Route] = {}
         self._connections: dict[str, http.client.HTTPConnection] = {}
         self._tls: ssl.SSLContext | None = None
@@ -66,6 +80,8 @@ class HttpTransport:
         provider cannot be reached or breaks off (TimeoutError for a timeout); the connection is then
         dropped, and the next request opens a new one."""
         parts = urlsplit(url)
+        if self.refusal is not None and (reason := self.refusal(parts.scheme, parts.hostname or "")):
+            raise Refused(reason)
         origin = f"{parts.scheme}://{parts.netloc}"
         route = self._routes.get(origin) or self._route(origin, parts)
         target = parts.path or "/"

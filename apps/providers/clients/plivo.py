@@ -42,6 +42,9 @@ CONVERSION_STATUS = {
 # Conversion Feedback docs give it (https://plivo.com/docs/messaging/concepts/conversion-feedback).
 # Whether Plivo also answers other casings is not documented, and the SDK has no conversion call.
 CONVERSION_PATH = "/v1/account/{auth_id}/message/{message_uuid}/conversion/"
+# The one host the Auth Token may be sent to (endpoints.py): the SDK's PLIVO_API
+# (plivo-python rest/base_client.py) and the host of every API page, conversion feedback included.
+ENDPOINT_HOSTS = frozenset({"api.plivo.com"})
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -56,7 +59,9 @@ def parse_time(value: str | None) -> datetime | None:
 
 class PlivoClient(ProviderClient):
     provider = "plivo"
+    label = "Plivo"
     default_endpoint = "https://api.plivo.com"
+    endpoint_hosts = ENDPOINT_HOSTS
 
     def __init__(self, account, **kwargs):
         super().__init__(account, **kwargs)

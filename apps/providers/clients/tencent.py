@@ -28,6 +28,19 @@ from apps.providers.clients.base import (
 
 VERSION = "2021-01-11"
 SERVICE = "sms"
+# The hosts an account's keys may be sent to (endpoints.py): the nearby-region host (the SDK's
+# default, tencentcloud/sms/v20210111/sms_client.py), the international site's (the intl-en SDK's
+# default; seed: "Domain name for API request: sms.intl.tencentcloudapi.com") and the regional hosts
+# of the SMS request structure page (tencentcloud.com/document/api/382/40465).
+ENDPOINT_HOSTS = frozenset(
+    {"sms.tencentcloudapi.com", "sms.intl.tencentcloudapi.com"}
+    | {
+        f"sms.{region}.tencentcloudapi.com"
+        for region in (
+            "ap-guangzhou", "ap-shanghai", "ap-beijing", "ap-chengdu", "ap-chongqing", "ap-hongkong", "ap-singapore"
+        )
+    }
+)  # fmt: skip
 CONTENT_TYPE = "application/json"
 MAX_PULL = 100
 PULL_DAYS = 7  # PullSmsSendStatusByPhoneNumber: BeginTime at most the last 7 days
@@ -101,7 +114,9 @@ def numbered_placeholders(content: str) -> str:
 
 class TencentClient(ProviderClient):
     provider = "tencent"
+    label = "Tencent Cloud"
     default_endpoint = "https://sms.tencentcloudapi.com"
+    endpoint_hosts = ENDPOINT_HOSTS
     delivery_range_days = PULL_DAYS  # one pull covers a phone's last 7 days (BeginTime to EndTime)
 
     def signed_request(self, action: str, payload: dict) -> tuple[dict, bytes]:

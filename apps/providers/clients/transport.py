@@ -7,7 +7,7 @@ import json as jsonlib
 from urllib.parse import urlencode, urlsplit
 
 from apps.providers.clients.base import ErrorKind, ProviderClient, ProviderError
-from apps.providers.clients.connection import Response, Unusable
+from apps.providers.clients.connection import Refused, Response, Unusable
 
 USER_AGENT = "smsdash/0.1"
 
@@ -30,6 +30,11 @@ def send(
         headers = {**headers, "Content-Type": "application/json"}
     try:
         return client.http.request(method, url, body=data, headers=headers)
+    except Refused as exc:
+        raise ProviderError(
+            ErrorKind.INVALID, f"{client.provider} was not called: {exc}", code="EndpointRefused",
+            provider=client.provider,
+        ) from exc  # fmt: skip
     except Unusable as exc:
         raise ProviderError(
             ErrorKind.INVALID, f"{client.provider} cannot be called: {exc}", code="Unusable", provider=client.provider
