@@ -11,6 +11,8 @@ PRIVATE_REDIS_PORT ?= 6390
 # honcho gives each process its own $$PORT, so the web server reads WEB_PORT instead.
 export WEB_PORT := $(PORT)
 export SIMULATOR_PORT
+# The demo's accounts point at the simulator on 127.0.0.1; only a deployment that says so sends keys there.
+export PROVIDER_ALLOW_LOCAL_ENDPOINTS ?= true
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test setup setup-dev test-packages migrate demo admin-password lint clean
