@@ -22,8 +22,10 @@ PERIODIC_JOBS = [
     # Issue 7: rebuild the dashboard's dirty rollup hours, then judge the last complete hours for drops.
     (rollups_refresh_job, "default", 60),
     (drops_check_job, "default", 600),
-    # Issue 6: restart template submissions whose job was lost; give back those whose worker died.
-    (template_submission_sweep_job, "default", 120),
+    # Issue 6: restart template submissions whose job was lost; give back those never started or whose
+    # worker died. Every 15 s because it also makes the follow-up review checks due after a submission
+    # (30 s, 1, 2, 5, 10 min), which without Redis nothing else schedules.
+    (template_submission_sweep_job, "default", 15),
     # Issue 4: re-enqueue conversion reports that stayed pending too long (a lost job, a flushed Redis,
     # a killed worker); frees the claims of dead workers.
     (sweep_pending_conversions, "reports", 60),

@@ -109,6 +109,7 @@ class SmsTemplateAdmin(CsvExportMixin, admin.ModelAdmin):
                 workflow_actions=selectors.template_actions(template=template, user=request.user),
                 timeline=selectors.template_timeline(template=template),
                 next_submission_message=next_message,
+                submission_stuck=services.submission_stuck(template=template),
             )
         try:
             return super().changeform_view(request, object_id, form_url, context)

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from apps.sms_templates import services
-from smsdash.queue import enqueue
+from django.conf import settings
+from django.utils import timezone
+
+from apps.sms_templates import follow_up, services, sweeps
+from apps.sms_templates.models import SmsTemplate, TemplateStatus
+from smsdash.queue import enqueue, enqueue_at
 
 logger = logging.getLogger(__name__)
+
+# With Redis a follow-up check runs as its scheduled job; the sweep takes only those left this late
+# (a lost scheduled job, a worker without --with-scheduler). Inline it takes every due one.
+SCHEDULED_CHECK_LATE = timedelta(minutes=1)
 
 
 def enqueue_submission(attempt_id: int) -> None:
@@ -22,7 +31,7 @@ def template_submission_run(attempt_id: int) -> None:
 
     attempt = services.submission_claim(attempt_id=attempt_id)
     if attempt is None:
-        return  # another worker has it, or it already ran
+        return  # another worker has it, it already ran, or it was given back before it started
     submission = services.template_submission(attempt.template)
     try:
         client = client_for(attempt.account)
@@ -36,10 +45,33 @@ def template_submission_run(attempt_id: int) -> None:
         services.template_record_submission(attempt=attempt, error=exc)
         return
     services.template_record_submission(attempt=attempt, result=result)
+    schedule_review_check(attempt.template)
+
+
+def schedule_review_check(template: SmsTemplate | None) -> None:
+    """Schedule the template's next follow-up check, if it has one (inline: the sweep asks)."""
+    if template is None or template.status != TemplateStatus.PROVIDER_REVIEW or template.review_check_at is None:
+        return
+    job_id = f"template-review-{template.pk}-{template.review_checks}"
+    enqueue_at(template.review_check_at, template_review_check_run, template.pk, queue="default", job_id=job_id)
+
+
+def template_review_check_run(template_id: int) -> None:
+    """Ask the provider for a just-submitted template's review, and schedule the next check."""
+    schedule_review_check(follow_up.template_follow_review(template_id=template_id))
 
 
 def template_submission_sweep_job() -> None:
-    """Every two minutes (smsdash/cron.py): restart lost submissions, release dead ones."""
-    outcome = services.submission_sweep()
-    if any(outcome.values()):
-        logger.info("template submission sweep: %s", outcome)
+    """Periodic (smsdash/cron.py): restart lost submissions, give back those never started or whose
+    worker died, and make the follow-up review checks that are due."""
+    outcome = sweeps.submission_sweep()
+    for attempt_id in outcome.restart:
+        enqueue_submission(attempt_id)
+    if any(outcome.counts().values()):
+        logger.info("template submission sweep: %s", outcome.counts())
+    late = timedelta(0) if settings.JOBS_INLINE else SCHEDULED_CHECK_LATE
+    for template_id in follow_up.review_checks_due(now=timezone.now(), late=late):
+        try:
+            template_review_check_run(template_id)
+        except Exception:  # one template's failure must not hold back the others' checks
+            logger.exception("review check of template %s failed", template_id)

@@ -51,6 +51,7 @@ def next_submission_at(account: ProviderAccount, *, now: datetime | None = None)
     now = now or timezone.now()
     recent = list(
         SubmissionAttempt.objects.filter(account=account, requested_at__gt=now - DAY)
+        .exclude(started_at__isnull=True, finished_at__isnull=False)  # closed before any call to the provider
         .order_by("-requested_at")
         .values_list("requested_at", flat=True)[: limit.per_day]
     )

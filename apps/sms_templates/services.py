@@ -52,6 +52,16 @@ OUTCOME_UNKNOWN = (
     "The worker submitting “{name}” stopped before the provider's answer was recorded; check the "
     "provider's console for this template before submitting it again."
 )
+SUBMISSION_RUNNING = (
+    "“{template}” is being submitted to the provider right now: wait for the outcome, or for {minutes} minutes "
+    "without one, before moving it on."
+)
+RETRY_AFTER_START = (
+    "The worker submitting “{template}” started and never finished, so the provider may have the template: "
+    "check the provider's console, then send it back (or wait for the sweep to give it back)."
+)
+CLOSED_BY = "Closed by {user}: {action} while its submission job was lost."
+RETRIED = "The submission job was lost; submitting again."
 CREATED = "Created."
 EDITED = "Edited: {fields}."
 ERROR_IN_WORDS = {
@@ -64,11 +74,12 @@ ERROR_IN_WORDS = {
 
 SUBMIT_FOR_REVIEW_FROM = (S.DRAFT, S.SENT_BACK, S.REJECTED)
 APPROVE_FROM = (S.AWAITING_REVIEW,)
-SEND_BACK_FROM = (S.AWAITING_REVIEW, S.INTERNALLY_APPROVED)
+SEND_BACK_FROM = (S.AWAITING_REVIEW, S.INTERNALLY_APPROVED, S.SUBMITTED)  # submitted: only when stuck
 SUBMIT_TO_PROVIDER_FROM = (S.INTERNALLY_APPROVED,)
 WITHDRAW_FROM = (S.DRAFT, S.AWAITING_REVIEW, S.SENT_BACK, S.INTERNALLY_APPROVED, S.APPROVED, S.REJECTED)
 EDITABLE = (S.DRAFT, S.SENT_BACK, S.REJECTED)
 UNDER_PROVIDER = (S.PROVIDER_REVIEW, S.APPROVED, S.REJECTED)
+RETRY_SUBMISSION_FROM = (S.SUBMITTED,)  # only when stuck
 EDITABLE_FIELDS = ("account", "name", "type", "international_kind", "content", "sign_name", "remark")
 
 # provider review state -> (provider_status, workflow status)
@@ -79,6 +90,20 @@ REVIEW_OUTCOME = {
     ReviewState.REJECTED: (ProviderReviewStatus.REJECTED, S.REJECTED),
     ReviewState.CANCELLED: (ProviderReviewStatus.CANCELLED, S.REJECTED),
 }
+
+
+LOST_AFTER = timedelta(minutes=2)  # queued but never started: Redis lost the job, or no worker ran
+STALE_AFTER = timedelta(minutes=15)  # started but never finished: the worker died mid-call
+# After a submission the provider is asked again on this back-off (the gaps between two checks), as
+# Alibaba and Tencent often decide within minutes; after the last one the account's regular template
+# sync (every sync_interval_minutes) follows the review.
+REVIEW_FOLLOW_UP = (
+    timedelta(seconds=30),
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+    timedelta(minutes=10),
+)
 
 
 class TemplateWorkflowError(Exception):
@@ -225,6 +250,8 @@ def template_send_back(*, template: SmsTemplate, actor: Any, comment: str) -> No
         raise TemplateWorkflowError(COMMENT_REQUIRED)
     locked = _locked(template)
     _require_state(locked, SEND_BACK_FROM, "sent back")
+    if locked.status == S.SUBMITTED:
+        _close_stuck_submission(locked, actor=actor, action="sent back")
     _move(locked, to=S.SENT_BACK, actor=actor, comment=comment.strip(), reviewer=actor)
     template.refresh_from_db()
 
@@ -271,9 +298,60 @@ def template_submit_to_provider(*, template: SmsTemplate, actor: Any, comment: s
     return attempt
 
 
+def open_attempt(template: SmsTemplate) -> SubmissionAttempt | None:
+    return template.submission_attempts.filter(finished_at__isnull=True).order_by("-requested_at").first()
+
+
+def submission_stuck(*, template: SmsTemplate, now=None) -> bool:
+    """A submitted template nothing will move on: no open attempt, a job that never started within
+    LOST_AFTER, or a worker that started and never finished within STALE_AFTER."""
+    if template.status != S.SUBMITTED:
+        return False
+    now = now or timezone.now()
+    attempt = open_attempt(template)
+    if attempt is None:
+        return True
+    if attempt.started_at is None:
+        return attempt.requested_at < now - LOST_AFTER
+    return attempt.started_at < now - STALE_AFTER
+
+
+def _close_stuck_submission(locked: SmsTemplate, *, actor: Any, action: str) -> SubmissionAttempt | None:
+    """Close the open attempt of a stuck submission so that a late job cannot claim it any more."""
+    running = TemplateWorkflowError(SUBMISSION_RUNNING.format(template=locked.name, minutes=LOST_AFTER.seconds // 60))
+    if not submission_stuck(template=locked):
+        raise running
+    attempt = open_attempt(locked)
+    if attempt is None:
+        return None
+    error = CLOSED_BY.format(user=actor.username, action=action)
+    closed = SubmissionAttempt.objects.filter(pk=attempt.pk, started_at=attempt.started_at, finished_at__isnull=True)
+    if closed.update(finished_at=timezone.now(), error=error) != 1:  # its job started meanwhile
+        raise running
+    return attempt
+
+
+@transaction.atomic
+def template_retry_submission(*, template: SmsTemplate, actor: Any, comment: str = "") -> SubmissionAttempt:
+    """Submit again a template whose submission job was lost before it reached the provider."""
+    _require(roles.is_reviewer(actor), ONLY_REVIEWERS, actor=actor, action="submit templates to the provider")
+    locked = _locked(template)
+    _require_state(locked, RETRY_SUBMISSION_FROM, "submitted again")
+    attempt = open_attempt(locked)
+    if attempt is not None and attempt.started_at is not None:
+        raise TemplateWorkflowError(RETRY_AFTER_START.format(template=locked.name))
+    _close_stuck_submission(locked, actor=actor, action="submitted again")
+    _move(locked, to=S.INTERNALLY_APPROVED, actor=actor, comment=RETRIED)
+    attempt = template_submit_to_provider(template=locked, actor=actor, comment=comment)
+    template.refresh_from_db()
+    return attempt
+
+
 def submission_claim(*, attempt_id: int) -> SubmissionAttempt | None:
-    """Claim an attempt for one worker (conditional update): None if it was already started."""
-    claimed = SubmissionAttempt.objects.filter(pk=attempt_id, started_at__isnull=True).update(started_at=timezone.now())
+    """Claim an attempt for one worker (conditional update): None if it was already started, or
+    closed without starting (given back by the sweep or a reviewer)."""
+    pending = SubmissionAttempt.objects.filter(pk=attempt_id, started_at__isnull=True, finished_at__isnull=True)
+    claimed = pending.update(started_at=timezone.now())
     if claimed != 1:
         return None
     return SubmissionAttempt.objects.select_related("template", "account").get(pk=attempt_id)
@@ -313,6 +391,8 @@ def template_record_submission(
             provider_status=ProviderReviewStatus.REVIEWING,
             submitted_at=now,
             last_error="",
+            review_check_at=now + REVIEW_FOLLOW_UP[0],
+            review_checks=0,
         )
     else:
         _move(
@@ -322,27 +402,6 @@ def template_record_submission(
             last_error=attempt.error,
         )
     attempt.template.refresh_from_db()
-
-
-LOST_AFTER = timedelta(minutes=2)  # queued but never started: Redis lost the job, or no worker ran
-STALE_AFTER = timedelta(minutes=15)  # started but never finished: the worker died mid-call
-
-
-def submission_sweep(*, now=None) -> dict[str, int]:
-    """Periodic: restart submissions whose job was lost; give back, with the error in words, those
-    whose worker died (the provider may have the template, so a person decides what to do)."""
-    from apps.sms_templates import jobs
-
-    now = now or timezone.now()
-    pending = SubmissionAttempt.objects.filter(finished_at__isnull=True, template__status=S.SUBMITTED)
-    lost = list(pending.filter(started_at__isnull=True, requested_at__lt=now - LOST_AFTER).values_list("pk", flat=True))
-    for attempt_id in lost:
-        jobs.enqueue_submission(attempt_id)
-    stale = list(pending.filter(started_at__lt=now - STALE_AFTER).select_related("template"))
-    for attempt in stale:
-        error = TemplateWorkflowError(OUTCOME_UNKNOWN.format(name=attempt.template.name))
-        template_record_submission(attempt=attempt, error=error)
-    return {"restarted": len(lost), "abandoned": len(stale)}
 
 
 @transaction.atomic
@@ -365,7 +424,8 @@ def template_apply_review(*, template: SmsTemplate, review: TemplateReview, acto
     else:
         decided = timezone.now() if status in (S.APPROVED, S.REJECTED) else None
         comment = f"Provider {ProviderReviewStatus(provider_status).label.lower()}" + (f": {reason}" if reason else ".")
-        _move(locked, to=status, actor=actor, comment=comment, decided_at=decided)
+        follow_up = {"review_check_at": None} if status != S.PROVIDER_REVIEW else {}
+        _move(locked, to=status, actor=actor, comment=comment, decided_at=decided, **follow_up)
     template.refresh_from_db()
     return True
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from apps.providers.models import Provider
-from apps.sms_templates import jobs, services
+from apps.sms_templates import jobs, services, views
 from apps.sms_templates.models import SubmissionAttempt, TemplateStatus
 from tests.sms_templates.conftest import template_in
 
@@ -93,14 +93,28 @@ def test_a_rejection_shows_the_providers_reason_and_the_template_can_be_reworked
     client.force_login(reviewer)
     url = reverse("admin:sms_templates_smstemplate_workflow", args=[template.pk, "refresh_review"])
     response = client.post(url, follow=True)
-    assert [str(m) for m in response.context["messages"]] == [
-        f"The provider's review of “{template.name}”: rejected; the template is rejected by provider."
+    assert [(m.level_tag, str(m)) for m in response.context["messages"]] == [
+        ("warning", views.PROVIDER_REJECTED.format(name=template.name, reason="The use case is unclear."))
     ]
     assert "Provider's reason: The use case is unclear." in response.content.decode()
     template.refresh_from_db()
     assert template.status == S.REJECTED and template.decided_at is not None
     services.template_submit_for_review(template=template, actor=author)
     assert template.status == S.AWAITING_REVIEW
+
+
+def test_an_approval_found_by_refresh_is_shown_as_a_success(
+    simulator, simulated_account, author, reviewer, client, django_capture_on_commit_callbacks
+):
+    simulator.set_review(outcome="approved", delay=0)
+    template = template_in(S.INTERNALLY_APPROVED, author=author, account=simulated_account())
+    submit(template, reviewer, django_capture_on_commit_callbacks)
+    client.force_login(reviewer)
+    url = reverse("admin:sms_templates_smstemplate_workflow", args=[template.pk, "refresh_review"])
+    response = client.post(url, follow=True)
+    assert [(m.level_tag, str(m)) for m in response.context["messages"]] == [
+        ("success", views.PROVIDER_APPROVED.format(name=template.name))
+    ]
 
 
 def test_a_refused_credential_is_shown_on_the_template_in_words(
