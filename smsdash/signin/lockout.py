@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from axes.helpers import get_client_username, get_cool_off, get_failure_limit
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,6 +17,7 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
     # (and starts again with every attempt made while locked out).
     attempted = getattr(request, "axes_attempt_time", None) or timezone.now()
     context = {
+        **admin.site.each_context(request),
         "title": "Sign-in blocked",
         "message": LOCKED_OUT,
         "username": get_client_username(request, credentials) or "",
