@@ -166,6 +166,7 @@ def test_a_scheduled_retry_runs_within_seconds_of_its_time_after_the_scheduler_w
     processes.append(second)
     wait_for_progress(second.size, lambda size: "Listening on" in second.output(), what="the second worker")
 
+    killed_holder = scheduler_holder(rq_redis)
     first.kill()  # the worker, its scheduler process and its lock, which lives on in Redis
     due = timezone.now() + timedelta(seconds=3)
     django_rq.get_queue("reports").enqueue_at(due, jobs.report_conversions, account.pk, [conversion.pk])
@@ -178,7 +179,10 @@ def test_a_scheduled_retry_runs_within_seconds_of_its_time_after_the_scheduler_w
     late = (timezone.now() - due).total_seconds()
     record_figure(artifacts, f"scheduler's worker killed: a retry due 3 s later ran {late:.1f} s after its time")
 
-    assert "taking over the scheduler lock of queue reports" in second.output()
+    # Only a scheduler can have moved the job to the queue: the second worker's, which took the lock
+    # over from the silent one (or, on a machine slow enough for the dead lock to expire first,
+    # simply acquired it).
+    assert scheduler_holder(rq_redis) not in (None, killed_holder)
     assert simulator_counts(simulator, [conversion]) == [1]
 
 
