@@ -53,7 +53,11 @@ def schedule_review_check(template: SmsTemplate | None) -> None:
     if template is None or template.status != TemplateStatus.PROVIDER_REVIEW or template.review_check_at is None:
         return
     job_id = f"template-review-{template.pk}-{template.review_checks}"
-    enqueue_at(template.review_check_at, template_review_check_run, template.pk, queue="default", job_id=job_id)
+    # rq files a scheduled job under whole seconds, dropping the fraction, and would run it up to a
+    # second early, before its check is due: round up.
+    at = template.review_check_at
+    at = at.replace(microsecond=0) + timedelta(seconds=1) if at.microsecond else at
+    enqueue_at(at, template_review_check_run, template.pk, queue="default", job_id=job_id)
 
 
 def template_review_check_run(template_id: int) -> None:
