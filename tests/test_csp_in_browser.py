@@ -1,0 +1,132 @@
+"""Every page a person uses carries the Content-Security-Policy, and headless Chromium walking them
+records no violation while what their scripts do still works: the dashboard's charts, the template
+form's live rule checks, the Sync runs page's live progress. A violation is seen twice over: the
+page's securitypolicyviolation event, and Chromium's console error ("Refused to ..."), which the
+`page` fixture collects."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+
+from apps.dashboard.demo import load_demo
+from apps.dashboard.models import ExportKind, ExportRecord, ExportState
+from apps.providers.models import ProviderAccount, SyncKind, SyncRun
+from tests.conftest import login
+from tests.dashboard.test_dashboard_in_browser import wait_for_charts
+from tests.progress import wait_for_progress
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (e) =>
+  window.cspViolation(`${location.pathname}: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`
+    + ` at ${e.sourceFile}:${e.lineNumber}`));"""
+
+
+@pytest.fixture
+def watched(page):
+    """The page, with every CSP violation of every document it loads in page.violations."""
+    page.violations = []
+    page.expose_function("cspViolation", lambda text: page.violations.append(text))
+    page.add_init_script(REPORT_VIOLATIONS)
+    return page
+
+
+def visit(page, url: str) -> None:
+    response = page.goto(url)
+    assert response.status == 200, url
+    policy = response.headers.get("content-security-policy", "")
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy, url
+    assert "unsafe-inline" not in policy, url
+
+
+def admin_pages(page) -> list[str]:
+    """Every model's list, its add form and its first object's page, as linked from the list."""
+    urls = []
+    for model in admin.site._registry:
+        changelist = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        visit(page, changelist)
+        urls.append(changelist)
+        for link in ("a.addlink", "#result_list tbody tr th a, #result_list tbody tr td a"):
+            found = page.locator(link)
+            if found.count():
+                urls.append(found.first.get_attribute("href"))
+    return urls
+
+
+def test_signed_out_pages_carry_the_policy_without_violations(watched):
+    visit(watched, "/admin/login/")
+    watched.fill("#id_username", "nobody")
+    watched.fill("#id_password", "wrong")
+    watched.click("input[type=submit]")
+    watched.wait_for_selector(".errornote")
+    assert watched.violations == [] and watched.console_errors == []
+
+
+def test_every_admin_page_carries_the_policy_and_none_is_violated(watched, root):
+    load_demo(messages_scale=0.02)
+    login(watched, "root")
+    visit(watched, "/admin/")
+    watched.wait_for_selector("#health-summary")
+    for url in admin_pages(watched):
+        visit(watched, url)
+    for name in ("admin:password_change", "signin-two-factor"):
+        try:
+            visit(watched, reverse(name))
+        except NoReverseMatch:
+            continue
+    assert watched.violations == []
+    assert watched.console_errors == []
+
+
+def test_dashboard_health_panel_and_exports_work_under_the_policy(watched, root, tmp_path, settings):
+    load_demo(messages_scale=0.02)
+    settings.DASHBOARD_EXPORT_DIR = tmp_path
+    (tmp_path / "messages.csv").write_text("\ufeffprovider\n", encoding="utf-8")
+    export = ExportRecord.objects.create(
+        user=root, kind=ExportKind.MESSAGES, filename="messages.csv", state=ExportState.DONE, rows=0, total=0
+    )
+    login(watched, "root")
+    visit(watched, "/admin/dashboard/")
+    wait_for_charts(watched)  # Chart.js and dashboard.js ran and painted every chart
+    visit(watched, "/admin/dashboard/health/")
+    watched.wait_for_selector("#health-cards")
+    visit(watched, reverse("dashboard:export-status", args=[export.pk]))
+    watched.wait_for_selector("#export-download")
+    visit(watched, "/admin/messaging/sentmessage/")
+    with watched.expect_download() as info:
+        watched.click("#export-csv")
+    assert info.value.suggested_filename.endswith(".csv")
+    assert watched.violations == []
+    assert watched.console_errors == []
+
+
+def test_the_template_forms_live_rule_checks_run_under_the_policy(watched, root):
+    load_demo(messages_scale=0.01)
+    account = ProviderAccount.objects.filter(provider="aliyun").first()
+    login(watched, "root")
+    visit(watched, "/admin/sms_templates/smstemplate/add/")
+    watched.select_option("#id_account", str(account.pk))
+    watched.select_option("#id_type", "verification")
+    watched.fill("#id_name", "Login code")
+    watched.fill("#id_content", "Hi ${name}, your code is ${code}.")
+    assert "exactly one variable, ${code}; it has 2: ${name}, ${code}." in watched.inner_text("#live-rules")
+    assert watched.inner_text("#count-name") == "10 / 30 characters"
+    assert watched.violations == []
+    assert watched.console_errors == []
+
+
+def test_the_sync_runs_page_follows_a_running_run_under_the_policy(watched, root):
+    load_demo(messages_scale=0.01)
+    account = ProviderAccount.objects.first()
+    run = SyncRun.objects.create(kind=SyncKind.DELIVERY, account=account, progress_done=1, progress_total=4)
+    login(watched, "root")
+    visit(watched, "/admin/providers/syncrun/")
+    text = watched.locator(f'.sync-progress[data-run="{run.pk}"] .sync-progress-text')
+    assert text.inner_text() == "25% (1/4)"
+    SyncRun.objects.filter(pk=run.pk).update(progress_done=3)
+    # sync_progress.js polls the progress view (a fetch the policy's connect-src allows).
+    wait_for_progress(text.inner_text, lambda shown: shown == "75% (3/4)", what="the run's progress on the page")
+    assert watched.violations == []
+    assert watched.console_errors == []
