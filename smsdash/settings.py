@@ -151,6 +151,8 @@ AXES_LOCKOUT_CALLABLE = "smsdash.signin.lockout.lockout_response"
 # not verified by a code reaches nothing in the admin but that page. Off by default for the demo.
 ADMIN_2FA_REQUIRED = envbool("ADMIN_2FA_REQUIRED", "false")
 OTP_TOTP_ISSUER = "smsdash"
+# The admin's TOTP device pages never show a device's key (the second factor itself) once it exists.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Jobs: Redis + django-rq when REDIS_URL is set, otherwise run inline in the caller's process
 # (after the transaction commits). See docs/decisions.md, "Jobs without Redis".
