@@ -19,6 +19,19 @@ def demo(db, root):
     _sync_records()
     _api_token()
     _dashboard_records(root)
+    _sign_in_records(root)
+
+
+def _sign_in_records(user):
+    """Sign-in records the demo does not make: django-axes' attempt and logs, a TOTP device."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    seen = dict(username=user.username, ip_address="127.0.0.1", user_agent="test", http_accept="*/*")
+    AccessAttempt.objects.create(**seen, path_info="/admin/login/", get_data="", post_data="", failures_since_start=1)
+    AccessLog.objects.create(**seen, path_info="/admin/login/")
+    AccessFailureLog.objects.create(**seen, path_info="/admin/login/", locked_out=False)
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
 
 
 def _dashboard_records(user):
