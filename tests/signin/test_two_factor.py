@@ -3,7 +3,7 @@ ADMIN_2FA_REQUIRED sends an unverified staff session to enrolment."""
 
 from __future__ import annotations
 
-from base64 import b32decode
+from base64 import b32decode, b32encode
 
 import pytest
 from django.test import Client
@@ -113,3 +113,12 @@ def test_when_not_required_an_unenrolled_user_reaches_the_admin(client, alice):
     sign_in(client, "alice")
 
     assert client.get("/admin/").status_code == 200
+
+
+def test_the_admin_never_shows_an_enrolled_devices_key(client, root, enrolled_alice):
+    client.force_login(root)
+
+    page = client.get(f"/admin/otp_totp/totpdevice/{enrolled_alice.pk}/change/").content.decode()
+
+    assert enrolled_alice.key not in page
+    assert b32encode(enrolled_alice.bin_key).decode() not in page
