@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from apps.sms_templates import views
 from apps.sms_templates.models import SmsTemplate, TemplateStatus
 from tests.conftest import login
 from tests.progress import countdown, wait_for_progress
@@ -13,6 +14,7 @@ from tests.sms_templates.conftest import template_in
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 REVIEW_DELAY = 2.0  # seconds the simulator's reviewers take
+OUTCOME_BANNER = ".messagelist li:not(#jobs-inline-banner)"  # a step's message, not the inline-jobs notice
 
 
 def status_of(page) -> str:
@@ -74,7 +76,7 @@ def test_an_author_drafts_a_code_template_and_a_reviewer_gets_it_approved_by_the
 
     def refresh_review() -> None:
         page.click("#workflow-refresh_review")
-        page.wait_for_selector(".messagelist .success")
+        page.wait_for_selector(OUTCOME_BANNER)
 
     # The provider's review takes REVIEW_DELAY seconds: its countdown is progress, then the refresh must show it.
     reviewed = simulator.template("aliyun", code)
@@ -181,3 +183,27 @@ def test_a_crafted_approval_by_the_author_gets_a_page_saying_why(page, author, s
     refused_url = page.url.replace("/change/", "/workflow/approve/")
     assert f"HTTP 403 {refused_url}" in page.console_errors  # the refusal, and nothing else went wrong
     assert all("403" in error for error in page.console_errors)
+
+
+def test_a_rejection_found_by_refresh_is_a_warning_banner_with_the_reason(
+    page, author, reviewer, simulator, simulated_account, artifacts
+):
+    account = simulated_account("aliyun", name="Alibaba production")
+    code = "SMS_900001"
+    simulator.add_template("aliyun", code=code, status="rejected", reason="The remark does not say which app sends it.")
+    template = template_in(TemplateStatus.PROVIDER_REVIEW, author=author, account=account, provider_template_code=code)
+    login(page, "bob")
+    page.goto(f"/admin/sms_templates/smstemplate/{template.pk}/change/")
+    page.click("#workflow-refresh_review")
+    banner = page.locator(OUTCOME_BANNER)
+    banner.wait_for()
+    assert banner.get_attribute("class") == "warning"
+    assert banner.inner_text() == views.PROVIDER_REJECTED.format(
+        name=template.name, reason="The remark does not say which app sends it."
+    )
+    # Django admin's warning yellow (--message-warning-bg #ffc), not its success green (#dfd)
+    shown = banner.evaluate("element => getComputedStyle(element).backgroundColor")
+    assert shown == "rgb(255, 255, 204)"
+    page.screenshot(path=str(artifacts / "template-rejection-warning-banner.png"), full_page=True)
+    assert status_of(page) == "Rejected by provider"
+    assert page.console_errors == []
