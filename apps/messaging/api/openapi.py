@@ -101,6 +101,7 @@ _AUTH = {"WWW-Authenticate": "Bearer challenge"}
 _COMMON = {
     "401": _error("No valid token, or its account is inactive", **_AUTH),
     "405": _error("Another method", Allow="The allowed method"),
+    "429": _error("Too many invalid tokens from this address: retry later", **{"Retry-After": "Seconds"}),
     "500": _error("An unexpected error (logged with its traceback)"),
     "503": _error("The database is unreachable: retry later", **{"Retry-After": "Seconds"}),
 }
