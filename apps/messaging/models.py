@@ -42,6 +42,8 @@ class SentMessage(models.Model):
 
     class Meta:
         ordering = ["-sent_at"]
+        # Phone numbers are personal data: pages and exports mask them for users without it.
+        permissions = [("view_phone_number", "Can view phone numbers")]
         constraints = [
             models.UniqueConstraint(fields=["account", "provider_message_id"], name="message_id_unique_per_account"),
             models.CheckConstraint(
@@ -64,7 +66,8 @@ class SentMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.provider_message_id} → {self.phone}"
+        # Masked for everyone: the name reaches labels, titles and the admin's action log.
+        return f"{self.provider_message_id} → {phones.mask_phone(self.phone)}"
 
     def clean(self) -> None:
         if not phones.is_e164(self.phone):
@@ -232,7 +235,7 @@ class DeliveryReceipt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.provider_message_id or self.phone}: {self.get_state_display()}"
+        return f"{self.provider_message_id or phones.mask_phone(self.phone)}: {self.get_state_display()}"
 
 
 class WebhookNonce(models.Model):

@@ -67,3 +67,22 @@ def calling_code_of(phone: str) -> str:
         if digits[:length] in CALLING_CODES:
             return digits[:length]
     return ""
+
+
+MASK = "****"
+
+
+def mask_phone(phone: str) -> str:
+    """A phone number as shown to someone not allowed to see it: '+86 138****8000' (the calling code,
+    the first 3 and the last 4 digits of the national number). A national number too short to keep 7
+    digits keeps only its last 2; a value that is not E.164 keeps only its last 2 characters."""
+    if not phone:
+        return ""
+    if not is_e164(phone):
+        return MASK + phone[-2:] if len(phone) > 4 else MASK
+    code = calling_code_of(phone)
+    national = phone[1 + len(code) :]
+    prefix = f"+{code} " if code else "+"
+    if len(national) < 9:
+        return prefix + MASK + national[-2:]
+    return prefix + national[:3] + MASK + national[-4:]
