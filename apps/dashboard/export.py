@@ -5,7 +5,9 @@ OWASP recommendation; spreadsheets then show it as text and never evaluate it. T
 column goes through the same rule: '+8613800138000 stays text (no formula, no number, no lost +),
 and a program reading the file strips one leading apostrophe. Columns are listed explicitly per
 model: secrets (provider keys, API tokens) and message bodies (which hold the one-time codes) are
-never among them. Times are UTC, "YYYY-MM-DD HH:MM:SS", and the header says so; a time before year 1
+never among them; phone numbers are masked (rows_for) for a user without the "view phone numbers"
+permission: the user who asked, also when a background job writes the file. Times are UTC,
+"YYYY-MM-DD HH:MM:SS", and the header says so; a time before year 1
 (stored bypassing validation: PostgreSQL would write 1 BC as an AD date) is written empty, and
 unwritable_ids() finds those rows so the export can log them.
 """
@@ -21,7 +23,11 @@ from django.db.models.functions import Coalesce, Concat, Substr
 from django.db.models.lookups import In
 from django.utils import timezone
 
+from apps.messaging.phone import mask_phone
+from apps.messaging.phone_access import can_see_phones
+
 BOM = "\ufeff"
+PHONE_HEADER = "phone"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_ROWS = 2000
 EARLIEST_WRITABLE = datetime(1, 1, 1, tzinfo=UTC)  # "YYYY-MM-DD" has no year 0 or BC
@@ -30,7 +36,7 @@ MESSAGE_COLUMNS = [
     ("provider_message_id", "provider_message_id"),
     ("provider", "account__provider"),
     ("account", "account__name"),
-    ("phone", "phone"),
+    (PHONE_HEADER, "phone"),
     ("country", "country"),
     ("template_code", "template_code"),
     ("out_id", "out_id"),
@@ -46,7 +52,7 @@ CONVERSION_COLUMNS = [
     ("provider_message_id", "message__provider_message_id"),
     ("provider", "message__account__provider"),
     ("account", "message__account__name"),
-    ("phone", "message__phone"),
+    (PHONE_HEADER, "message__phone"),
     ("country", "message__country"),
     ("template_code", "message__template_code"),
     ("sent_at_utc", "message__sent_at"),
@@ -140,6 +146,23 @@ def queryset_rows(queryset, columns) -> Iterator[tuple]:
     PostgreSQL, so memory stays flat whatever the row count."""
     exprs = {f"c{i}": _sql_cell(queryset.model, path) for i, (_header, path) in enumerate(columns)}
     return queryset.annotate(**exprs).values_list(*exprs).iterator(chunk_size=CHUNK_ROWS)
+
+
+def rows_for(user, rows: Iterable[tuple], columns) -> Iterable[tuple]:
+    """The rows as `user` may read them: the phone column masked unless they may see phone numbers."""
+    phone_at = [i for i, (header, _path) in enumerate(columns) if header == PHONE_HEADER]
+    if not phone_at or can_see_phones(user):
+        return rows
+    return _masked(rows, phone_at[0])
+
+
+def _masked(rows, index: int) -> Iterator[tuple]:
+    for row in rows:
+        phone = row[index]
+        # The database already neutralised the cell: '+86… loses its apostrophe to be masked, then
+        # the masked text goes through the same rule.
+        masked = cell(mask_phone(phone[1:] if phone.startswith("'") else phone))
+        yield (*row[:index], masked, *row[index + 1 :])
 
 
 def unwritable_ids(queryset, columns, limit: int = 100) -> list[int]:

@@ -17,7 +17,14 @@ from django.shortcuts import redirect
 from django.test import RequestFactory
 from django.utils import timezone
 
-from apps.dashboard.export import columns_for, csv_chunks, export_filename, queryset_rows, unwritable_ids
+from apps.dashboard.export import (
+    columns_for,
+    csv_chunks,
+    export_filename,
+    queryset_rows,
+    rows_for,
+    unwritable_ids,
+)
 from apps.dashboard.models import ExportRecord, ExportState
 from apps.messaging.models import Conversion, SentMessage
 from apps.sms_templates.models import SmsTemplate
@@ -53,7 +60,8 @@ def changelist_export(model_admin, request):
         return redirect("dashboard:export-status", pk=record.pk)
     record = ExportRecord.objects.create(user=request.user, kind=kind, filters=params, filename=filename, total=rows)
     _log_unwritable(record, queryset, columns)
-    return stream_response(record, [header for header, _ in columns], queryset_rows(queryset, columns))
+    rows_out = rows_for(request.user, queryset_rows(queryset, columns), columns)
+    return stream_response(record, [header for header, _ in columns], rows_out)
 
 
 def stream_response(record: ExportRecord, header: list[str], rows) -> StreamingHttpResponse:
@@ -146,7 +154,8 @@ def _write_file(record: ExportRecord, queryset, columns) -> None:
     last_reported = 0
     try:
         with open(partial, "w", encoding="utf-8", newline="") as out:
-            for chunk in csv_chunks([h for h, _ in columns], queryset_rows(queryset, columns), counter):
+            rows = rows_for(record.user, queryset_rows(queryset, columns), columns)
+            for chunk in csv_chunks([h for h, _ in columns], rows, counter):
                 out.write(chunk)
                 if counter[0] - last_reported >= PROGRESS_EVERY:
                     last_reported = counter[0]

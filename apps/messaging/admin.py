@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from apps.dashboard.export import CsvExportMixin
 from apps.messaging.admin_filters import ClaimFilter, PossibleRepeatFilter, possible_repeats
+from apps.messaging.admin_phones import PhoneMaskingAdminMixin
 from apps.messaging.admin_times import StoredTimesAdminMixin, shown_time
 from apps.messaging.api.admin import (  # issue 4: API tokens, re-send, circuit state
     CONVERSION_READONLY,
@@ -16,12 +17,14 @@ from smsdash.paging import LargeTableAdminMixin
 
 
 @admin.register(SentMessage)
-class SentMessageAdmin(StoredTimesAdminMixin, CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class SentMessageAdmin(
+    PhoneMaskingAdminMixin, StoredTimesAdminMixin, CsvExportMixin, LargeTableAdminMixin, admin.ModelAdmin
+):
     guarded_times = ("sent_at", "received_at")  # received_at comes from receipts, older ones unchecked
     list_display = [
         "provider_message_id",
         "account",
-        "phone",
+        "phone_shown",
         "country",
         "template_code",
         "sent_at_shown",

@@ -7,6 +7,7 @@ from collections import defaultdict
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from apps.messaging.admin_phones import PhoneMaskingAdminMixin
 from apps.messaging.admin_times import StoredTimesAdminMixin, shown_time
 from apps.messaging.models import DeliveryReceipt
 from smsdash.paging import LargeTableAdminMixin
@@ -28,14 +29,14 @@ class MatchedFilter(admin.SimpleListFilter):
 
 
 @admin.register(DeliveryReceipt)
-class DeliveryReceiptAdmin(StoredTimesAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class DeliveryReceiptAdmin(PhoneMaskingAdminMixin, StoredTimesAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     # Receipts stored before the input boundary may hold any time; the matched message is named only.
     guarded_times = ("sent_at", "received_at")
     related_times = ("message__sent_at", "message__received_at")
     list_display = [
         "provider_message_id",
         "account",
-        "phone",
+        "phone_shown",
         "state",
         "error_code",
         "sent_at_shown",
