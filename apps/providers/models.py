@@ -100,6 +100,13 @@ class ProviderAccount(models.Model):
     sync_interval_minutes = models.PositiveSmallIntegerField(
         default=5, validators=[MinValueValidator(1), MaxValueValidator(1440)]
     )
+    retention_days = models.PositiveIntegerField(
+        "retention (days)",
+        default=180,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Messages, conversions and delivery receipts older than this are deleted; "
+        "the dashboard's hourly figures keep them.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
