@@ -11,6 +11,7 @@ from rq import cron
 
 from apps.dashboard.jobs import drops_check_job, rollups_refresh_job
 from apps.dashboard.ops_alerts import ops_check_job
+from apps.dashboard.retention import retention_run_job
 from apps.messaging.jobs import release_dead_claims, sweep_pending_conversions
 from apps.providers.sync.jobs import sync_schedule_job
 from apps.sms_templates.jobs import template_submission_sweep_job
@@ -35,6 +36,8 @@ PERIODIC_JOBS = [
     # Alert (e-mail, webhook) once when reports wait too long or a breaker stays open, and when it
     # clears. That no worker is alive is seen by `manage.py ops_watch`, which needs no worker.
     (ops_check_job, "default", 60),
+    # Delete messages, conversions and receipts older than their account's retention_days, hourly.
+    (retention_run_job, "default", 3600),
 ]
 
 for func, queue_name, interval in PERIODIC_JOBS:
