@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -248,3 +249,20 @@ class WebhookNonce(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "nonce"], name="webhook_nonce_unique")]
         indexes = [models.Index(fields=["seen_at"], name="webhook_nonce_seen_at")]
+
+
+class PhoneErasure(models.Model):
+    """That a phone number was erased on request: who, when, how many rows; never the number."""
+
+    erased_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    erased_at = models.DateTimeField(auto_now_add=True)
+    messages = models.PositiveIntegerField(default=0, help_text="Messages whose number and text were removed.")
+    conversions = models.PositiveIntegerField(default=0, help_text="Conversions of those messages (kept, anonymous).")
+    receipts = models.PositiveIntegerField(default=0, help_text="Delivery receipts whose number was removed.")
+    exports = models.PositiveIntegerField(default=0, help_text="Export files on disk holding it, deleted.")
+
+    class Meta:
+        ordering = ["-erased_at"]
+
+    def __str__(self) -> str:
+        return f"Erasure {self.pk} ({self.erased_at:%Y-%m-%d %H:%M} UTC)"
