@@ -20,6 +20,14 @@ def demo(db, root):
     _api_token()
     _dashboard_records(root)
     _sign_in_records(root)
+    _erasure_record(root)
+
+
+def _erasure_record(user):
+    """That a phone number was erased (the demo erases none)."""
+    from apps.messaging.models import PhoneErasure
+
+    PhoneErasure.objects.create(erased_by=user, messages=2, conversions=1, receipts=2)
 
 
 def _sign_in_records(user):
