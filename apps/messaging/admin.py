@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.dashboard.export import CsvExportMixin
 from apps.messaging.admin_filters import ClaimFilter, PossibleRepeatFilter, possible_repeats
-from apps.messaging.admin_phones import PhoneMaskingAdminMixin
+from apps.messaging.admin_phones import PhoneErasureAdmin, PhoneMaskingAdminMixin, erase_phone_number
 from apps.messaging.admin_times import StoredTimesAdminMixin, shown_time
 from apps.messaging.api.admin import (  # issue 4: API tokens, re-send, circuit state
     CONVERSION_READONLY,
@@ -12,7 +12,7 @@ from apps.messaging.api.admin import (  # issue 4: API tokens, re-send, circuit 
     resend_conversions,
 )
 from apps.messaging.delivery.admin import DeliveryReceiptAdmin, sync_messages_now  # noqa: F401
-from apps.messaging.models import ApiToken, Conversion, SentMessage
+from apps.messaging.models import ApiToken, Conversion, PhoneErasure, SentMessage
 from smsdash.paging import LargeTableAdminMixin
 
 
@@ -38,7 +38,7 @@ class SentMessageAdmin(
     list_select_related = ["account"]
     raw_id_fields = ["template"]
     readonly_fields = ["country", "delivery_status", "error_code", "received_at", "created_at", "updated_at"]
-    actions = [sync_messages_now]
+    actions = [sync_messages_now, erase_phone_number]
 
     @admin.display(description="sent at", ordering="sent_at")
     def sent_at_shown(self, obj):
@@ -92,3 +92,4 @@ class ConversionAdmin(StoredTimesAdminMixin, CsvExportMixin, LargeTableAdminMixi
 
 
 admin.site.register(ApiToken, ApiTokenAdmin)  # issue 4
+admin.site.register(PhoneErasure, PhoneErasureAdmin)

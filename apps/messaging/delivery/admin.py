@@ -7,7 +7,7 @@ from collections import defaultdict
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from apps.messaging.admin_phones import PhoneMaskingAdminMixin
+from apps.messaging.admin_phones import PhoneMaskingAdminMixin, erase_phone_number
 from apps.messaging.admin_times import StoredTimesAdminMixin, shown_time
 from apps.messaging.models import DeliveryReceipt
 from smsdash.paging import LargeTableAdminMixin
@@ -49,6 +49,7 @@ class DeliveryReceiptAdmin(PhoneMaskingAdminMixin, StoredTimesAdminMixin, LargeT
     search_fields = ["=provider_message_id", "=phone", "=out_id"]
     list_select_related = ["account", "message"]
     raw_id_fields = ["message"]
+    actions = [erase_phone_number]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
