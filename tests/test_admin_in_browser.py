@@ -16,7 +16,7 @@ def test_an_operator_logs_in_and_browses_messages_conversions_and_accounts(page,
     page.click("text=Sent messages")
     page.wait_for_selector("#result_list")
     assert page.locator("#result_list tbody tr").count() == 50
-    page.fill("#searchbar", page.locator("#result_list tbody tr td.field-phone").first.inner_text())
+    page.fill("#searchbar", page.locator("#result_list tbody tr td.field-phone_shown").first.inner_text())
     page.press("#searchbar", "Enter")
     page.wait_for_selector("#result_list")
     assert page.locator("#result_list tbody tr").count() >= 1
