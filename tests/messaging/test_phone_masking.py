@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.contrib import admin
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -14,7 +19,7 @@ from apps.dashboard.export_jobs import export_path, export_run
 from apps.dashboard.models import ExportKind, ExportRecord, ExportState
 from apps.messaging.models import DeliveryReceipt, SentMessage
 from apps.messaging.phone import mask_phone
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, login
 from tests.factories import make_account, make_conversion, make_message
 
 
@@ -181,3 +186,34 @@ def test_a_background_export_follows_the_user_who_asked(settings, tmp_path, dora
     text = export_path(record).read_text(encoding="utf-8")
     assert ("'+86 138****8000" in text) is masked
     assert (PHONES[0] in text) is not masked
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_in_the_browser_a_user_without_the_permission_finds_a_number_and_sees_it_masked(page, dora, numbers, artifacts):
+    login(page, "dora")
+    page.goto("/admin/messaging/sentmessage/")
+    cells = page.locator("#result_list tbody td.field-phone_shown")
+    assert sorted(cells.all_inner_texts()) == ["+1 415****0100", "+86 138****8000"]
+    page.fill("#searchbar", PHONES[0])
+    page.press("#searchbar", "Enter")
+    page.wait_for_selector("#result_list")
+    assert cells.all_inner_texts() == ["+86 138****8000"]
+    assert PHONES[0] not in page.inner_text("#result_list")
+    page.screenshot(path=str(artifacts / "phone-masked-search.png"), full_page=True)
+    assert page.console_errors == []
+
+
+def test_names_logged_before_masking_are_masked_by_the_migration(numbers, root):
+    migration = importlib.import_module("apps.messaging.migrations.0006_mask_phones_in_admin_log")
+    message = SentMessage.objects.get(phone=PHONES[0])
+    entry = LogEntry.objects.create(
+        user=root,
+        content_type=ContentType.objects.get_for_model(SentMessage),
+        object_id=str(message.pk),
+        object_repr=f"{message.provider_message_id} → {PHONES[0]}",
+        action_flag=CHANGE,
+    )
+    migration.mask_logged_names(django_apps, None)
+    entry.refresh_from_db()
+    assert entry.object_repr == f"{message.provider_message_id} → +86 138****8000"
