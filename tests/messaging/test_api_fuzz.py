@@ -23,7 +23,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation import GenerationMode
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from apps.messaging import models
 from apps.messaging.api import parsing, stats
@@ -117,6 +117,13 @@ def kind_of(response) -> str:
     return next((kind for prefix, kind in KINDS if rules[0].startswith(prefix)), rules[0][:30])
 
 
+# A query string carries text only: schemathesis's "negative" values for a query parameter (null, an
+# array, a number) serialise to text the schema allows (`account=`, `account=1`), so its check that
+# such a request is refused reports what is in fact a valid request (seen on other machines' draws).
+# GET /stats keeps every other check, the 5xx one included, and its own refusal tests.
+QUERY_ONLY_EXCLUSIONS = {"GET /stats": [negative_data_rejection]}
+
+
 def fuzz(operation, mode: GenerationMode, headers: dict, answers: Counter) -> None:
     @settings(
         max_examples=EXAMPLES,
@@ -132,7 +139,7 @@ def fuzz(operation, mode: GenerationMode, headers: dict, answers: Counter) -> No
         case.validate_response(
             response,
             headers=headers,
-            excluded_checks=[positive_data_acceptance],
+            excluded_checks=[positive_data_acceptance, *QUERY_ONLY_EXCLUSIONS.get(operation.label, [])],
             transport_kwargs={"headers": headers},
         )
         assert refused_for_a_stated_reason(case, response), response.text
