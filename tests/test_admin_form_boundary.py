@@ -23,6 +23,7 @@ ACCOUNT_FORM = {
     "alibaba_template_api": "legacy",
     "report_rate_limit": "0",
     "sync_interval_minutes": "5",
+    "retention_days": "180",
     "is_active": "on",
 }
 

@@ -33,6 +33,7 @@ class ProviderAccountAdmin(DeleteSummaryWithoutTimesMixin, admin.ModelAdmin):  #
                     "conversion_allowlisted",
                     "report_rate_limit",
                     "sync_interval_minutes",
+                    "retention_days",
                     "receipt_url",
                 ]
             },

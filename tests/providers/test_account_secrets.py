@@ -71,6 +71,7 @@ def test_saving_the_form_with_an_empty_secret_keeps_the_stored_one(client, root)
         "conversion_allowlisted": "on",
         "report_rate_limit": "0",
         "sync_interval_minutes": "5",
+        "retention_days": "180",
     }
     response = client.post(url, form)
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -93,6 +94,7 @@ def test_a_new_account_needs_a_secret(client, root):
             "alibaba_template_api": "legacy",
             "report_rate_limit": "0",
             "sync_interval_minutes": "5",
+            "retention_days": "180",
         },
     )
     assert response.status_code == 200
@@ -137,3 +139,30 @@ def test_account_credentials_are_checked_per_provider(provider, fields, field, m
     with pytest.raises(ValidationError) as caught:
         make_account(provider, **fields)
     assert caught.value.message_dict[field] == [message]
+
+
+def test_an_operator_sets_an_accounts_retention_period_in_the_admin(client, root):
+    account = make_account(Provider.TENCENT, key_secret=SECRET)
+    client.login(username="root", password=PASSWORD)
+    url = reverse("admin:providers_provideraccount_change", args=[account.pk])
+    assert 'name="retention_days"' in client.get(url).content.decode()
+    form = {
+        "name": account.name,
+        "provider": "tencent",
+        "is_active": "on",
+        "key_id": account.key_id,
+        "key_secret": "",
+        "region": "ap-guangzhou",
+        "sdk_app_id": "1400000009",
+        "endpoint": "",
+        "alibaba_signature": "acs3",
+        "alibaba_conversion_api": "sms_conversion",
+        "alibaba_template_api": "legacy",
+        "report_rate_limit": "0",
+        "sync_interval_minutes": "5",
+        "retention_days": "30",
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    account.refresh_from_db()
+    assert account.retention_days == 30
