@@ -167,7 +167,7 @@ def crons(connection: redis.Redis, now: datetime) -> list[SchedulerRow]:
     """rq's cron processes (`manage.py rqcron smsdash.cron`): they enqueue the sweeps and checks."""
     rows = []
     for cron in CronScheduler.all(connection):
-        beat = cron.last_heartbeat()
+        beat = cron.last_heartbeat  # a property: reading it asks Redis for the registry score
         rows.append(
             SchedulerRow(cron.name, "", cron.hostname or "", cron.pid, beat, _recent(beat, now, CRON_SILENT_SECONDS))
         )

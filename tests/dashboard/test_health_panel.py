@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from rq.cron import CronScheduler
 
-from apps.dashboard import health
+from apps.dashboard import health, ops_alerts
 from apps.messaging.models import Conversion, ConversionStatus, SentMessage
 from apps.providers import breaker as breakers
 from apps.providers.models import Provider
@@ -194,3 +195,13 @@ def test_a_malformed_queue_url_is_said_on_the_panel_instead_of_failing_it(client
     settings.JOBS_INLINE = False
     settings.RQ_QUEUES = {name: {"URL": "127.0.0.1:6379"} for name in ("default", "reports", "sync")}
     assert "Redis does not answer (Redis URL must specify one of the following schemes" in panel(client)
+
+
+def test_a_running_cron_process_is_listed_alive_and_the_ops_check_reads_it(client, root, jobs_on_redis):
+    cron = CronScheduler(connection=jobs_on_redis, name="cron-on-this-host")
+    cron.register_birth()
+    cron.heartbeat()
+    [row] = health.queue_health().crons
+    assert (row.name, row.alive) == ("cron-on-this-host", True)
+    assert "No cron process" not in panel(client)
+    ops_alerts.ops_check()  # what `manage.py ops_watch` and the cron job run every minute
