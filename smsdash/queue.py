@@ -18,18 +18,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import redis.exceptions
 from django.conf import settings
 from django.db import transaction
 from rq import Retry
+
+from smsdash.worker import REDIS_DOWN
 
 logger = logging.getLogger(__name__)
 
 # enqueue()'s option -> the parameter of the installed rq's Queue.enqueue_call (tests/test_queue.py
 # checks each against its signature, so an rq upgrade that renames one fails there).
 RQ_OPTIONS = {"job_id": "job_id", "job_timeout": "timeout", "retry": "retry"}
-# Redis refusing or not answering; rq's own errors and wrong arguments are bugs and still raise.
-QUEUE_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 UNQUEUED_LOG = "could not enqueue %s(%s) on queue %r: %s"
 LOGGED_IDS = 50  # a batch's job carries up to thousands of ids: the log line shows the first ones
 
@@ -54,7 +53,7 @@ def enqueue(
             return
         try:
             queue_for(queue).enqueue_call(func, args=args, **options)
-        except QUEUE_UNAVAILABLE as exc:
+        except REDIS_DOWN as exc:  # rq's own errors and wrong arguments are bugs: they raise
             logger.error(UNQUEUED_LOG, job_name(func), describe_args(args), queue, exc)
             if on_unavailable is not None:
                 on_unavailable(exc)
@@ -77,7 +76,7 @@ def enqueue_at(
     def start() -> None:
         try:
             queue_for(queue).enqueue_at(when, func, *args, **options)
-        except QUEUE_UNAVAILABLE as exc:
+        except REDIS_DOWN as exc:  # rq's own errors and wrong arguments are bugs: they raise
             logger.error(UNQUEUED_LOG, job_name(func), describe_args(args), queue, exc)
 
     transaction.on_commit(start)

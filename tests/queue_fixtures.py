@@ -5,17 +5,15 @@ Import them into a test module: `from tests.queue_fixtures import closed_port, r
 
 from __future__ import annotations
 
-import socket
-
 import pytest
+
+from bench.processes import free_port
 
 
 @pytest.fixture
 def closed_port() -> int:
     """A local TCP port nothing listens on: connecting is refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_port()
 
 
 @pytest.fixture

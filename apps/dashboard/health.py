@@ -28,7 +28,7 @@ from apps.messaging.admin_filters import held_by_dead_workers
 from apps.messaging.models import Conversion, ReportState
 from apps.providers.breaker import CLOSED, breaker_status
 from apps.providers.models import ProviderAccount
-from smsdash.worker import SCHEDULER_SILENT_SECONDS
+from smsdash.worker import REDIS_DOWN, SCHEDULER_SILENT_SECONDS
 
 INLINE, ONLINE, UNREACHABLE = "inline", "online", "unreachable"
 REDIS_TIMEOUT = 2  # seconds: a page must not hang on a Redis that does not answer
@@ -110,7 +110,7 @@ def queue_health(*, now: datetime | None = None) -> QueueHealth:
             schedulers=schedulers(connection, now),
             crons=crons(connection, now),
         )
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+    except REDIS_DOWN as error:
         return QueueHealth(mode=UNREACHABLE, error=REDIS_AWAY.format(error=error))
     finally:
         connection.close()

@@ -5,7 +5,6 @@ its work horse, which rq puts in a process group of its own)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,16 +12,11 @@ from pathlib import Path
 
 import redis
 
+from bench.processes import free_port
 from tests.progress import kill_tree, wait_for_exit, wait_for_progress
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_CLASS = "smsdash.worker.ResilientWorker"  # as in the Procfile
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PrivateRedis:
